@@ -1,0 +1,5 @@
+"""Data sources: built-in procedural sets, standard data sets, folders and arrays."""
+
+from .base import DataInfo, DataOptions, DataSource
+
+__all__ = ["DataInfo", "DataOptions", "DataSource"]

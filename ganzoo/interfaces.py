@@ -1,0 +1,205 @@
+"""The interfaces every variant is built from.
+
+* :class:`Generator` and :class:`Discriminator` are ``nn.Module`` s with a documented contract.
+* :class:`Loss` is an adversarial loss as a pluggable object (see :mod:`ganzoo.losses`).
+* :class:`Variant` owns its networks, optimizers and update rule (``train_step``); the trainer
+  owns the loop, devices, precision, logging and checkpoints and never names a variant.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING, Any, ClassVar, Iterator
+
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+from torch import nn
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .data.base import DataInfo
+
+
+class Generator(nn.Module, ABC):
+    """Maps latent codes (and, if conditional, labels) to samples in the data's range.
+
+    Images come out in [-1, 1] (tanh), 2-D points in data units.
+    """
+
+    z_dim: int
+
+    @abstractmethod
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        ...
+
+    def sample_latent(self, n: int, device: torch.device | str | None = None,
+                      generator: torch.Generator | None = None) -> torch.Tensor:
+        """``n`` latent codes from N(0, I), drawn with ``generator`` when given (fixed noise)."""
+        if device is None:
+            device = next(self.parameters()).device
+        if generator is not None and generator.device != torch.device(device):
+            return torch.randn(n, self.z_dim, generator=generator).to(device)
+        return torch.randn(n, self.z_dim, device=device, generator=generator)
+
+
+class Discriminator(nn.Module, ABC):
+    """Scores samples. Returns raw scores (logits or critic values, never a sigmoid).
+
+    The output is ``(N,)`` for a whole-sample score or ``(N, ...)`` for a patch map; losses
+    reduce it with a mean.
+    """
+
+    @abstractmethod
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        ...
+
+
+class Loss(ABC):
+    """An adversarial loss over discriminator outputs on real and generated samples.
+
+    ``d_loss`` is minimised by the discriminator, ``g_loss`` by the generator. Both return a
+    scalar tensor.
+    """
+
+    name: ClassVar[str] = ""
+
+    @abstractmethod
+    def d_loss(self, real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
+        ...
+
+    @abstractmethod
+    def g_loss(self, fake_scores: torch.Tensor) -> torch.Tensor:
+        ...
+
+
+class VariantOptions(BaseModel):
+    """Base of every variant's options schema: ``variant:`` in a run config.
+
+    Subclasses add their own fields with defaults; unknown keys are errors.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(description="registered variant name")
+
+
+class StepContext:
+    """What the trainer hands ``train_step``: precision, backward/step and logging switches.
+
+    Variants call ``ctx.backward(loss)`` and ``ctx.step(optimizer, name)`` instead of
+    ``loss.backward()`` and ``optimizer.step()`` so that fp16 loss scaling, gradient-norm logging
+    and gradient accumulation apply without the variant knowing about them.
+    """
+
+    def __init__(self, device: torch.device, precision: str = "fp32",
+                 scaler: "torch.amp.GradScaler | None" = None) -> None:
+        self.device = device
+        self.precision = precision
+        self.scaler = scaler
+        self.step_index = 0          # number of generator steps done before this one
+        self.total_steps = 0
+        self.log_now = False         # True on steps the trainer will log
+        self.grad_norms: dict[str, float] = {}
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        """Autocast for the configured precision; a no-op in fp32 and on devices without it."""
+        if self.precision == "fp32":
+            return contextlib.nullcontext()
+        dtype = torch.bfloat16 if self.precision == "bf16" else torch.float16
+        return torch.autocast(device_type=self.device.type, dtype=dtype)
+
+    def backward(self, loss: torch.Tensor) -> None:
+        if self.scaler is not None:
+            self.scaler.scale(loss).backward()
+        else:
+            loss.backward()
+
+    def step(self, optimizer: torch.optim.Optimizer, name: str = "") -> None:
+        """Step ``optimizer`` (unscaling for fp16) and record its gradient norm when logging."""
+        if self.scaler is not None:
+            self.scaler.unscale_(optimizer)
+        if self.log_now and name:
+            grads = [p.grad.detach() for g in optimizer.param_groups for p in g["params"]
+                     if p.grad is not None]
+            if grads:
+                norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
+                self.grad_norms[name] = float(norm)
+        if self.scaler is not None:
+            self.scaler.step(optimizer)
+            self.scaler.update()
+        else:
+            optimizer.step()
+
+
+class Variant(nn.Module):
+    """A GAN (or baseline) variant: networks, optimizers and the update rule.
+
+    Subclasses set ``Options`` (a :class:`VariantOptions` subclass), build their networks in
+    ``__init__(options, data)`` from the options and the data's :class:`~ganzoo.data.DataInfo`
+    (so image size and channels are not stated twice), and implement:
+
+    * ``configure_optimizers()`` -> ``{name: optimizer}``;
+    * ``train_step(batches, ctx)``: one generator update (and as many discriminator updates as
+      the variant wants), drawing real batches with ``next(batches)``; returns scalars to log;
+    * ``sample(n, generator=None, labels=None)``: ``n`` samples in the data's range.
+
+    All state that must survive a resume lives in modules, optimizers, schedulers or
+    ``extra_state()``; the trainer checkpoints them.
+    """
+
+    Options: ClassVar[type[VariantOptions]] = VariantOptions
+    #: data kinds this variant can train on ("points", "images", "paired" ...)
+    supports: ClassVar[tuple[str, ...]] = ("images",)
+
+    def __init__(self, options: VariantOptions, data: "DataInfo") -> None:
+        super().__init__()
+        self.options = options
+        self.data_info = data
+
+    # -- training --------------------------------------------------------------------------
+    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        raise NotImplementedError
+
+    def configure_schedulers(self, optimizers: dict[str, torch.optim.Optimizer],
+                             total_steps: int) -> dict[str, Any]:
+        """Learning-rate schedulers stepped once per generator step (default: none)."""
+        return {}
+
+    def train_step(self, batches: Iterator[dict[str, torch.Tensor]], ctx: StepContext) -> dict[str, Any]:
+        raise NotImplementedError
+
+    # -- inference -------------------------------------------------------------------------
+    def sample(self, n: int, generator: torch.Generator | None = None,
+               labels: torch.Tensor | None = None) -> torch.Tensor:
+        raise NotImplementedError
+
+    def fixed_inputs(self, n: int, generator: torch.Generator) -> Any:
+        """Inputs for the preview grid, drawn once per run so the grid is comparable over time."""
+        return self.generator_net().sample_latent(n, device=self._device(), generator=generator)
+
+    @torch.no_grad()
+    def preview(self, fixed: Any) -> torch.Tensor:
+        """Samples for the logged grid from ``fixed_inputs`` (eval mode, no gradients)."""
+        net = self.generator_net()
+        was_training = net.training
+        net.eval()
+        try:
+            return net(fixed)
+        finally:
+            net.train(was_training)
+
+    def generator_net(self) -> nn.Module:
+        """The module used for sampling (and averaged by EMA)."""
+        return getattr(self, "G")
+
+    def extra_state(self) -> dict[str, Any]:
+        """State outside modules and optimizers that a resume needs (e.g. image pools)."""
+        return {}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        pass
+
+    def _device(self) -> torch.device:
+        for p in self.parameters():
+            return p.device
+        return torch.device("cpu")
