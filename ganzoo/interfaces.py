@@ -173,9 +173,18 @@ class Variant(nn.Module):
                labels: torch.Tensor | None = None) -> torch.Tensor:
         raise NotImplementedError
 
-    def fixed_inputs(self, n: int, generator: torch.Generator) -> Any:
-        """Inputs for the preview grid, drawn once per run so the grid is comparable over time."""
+    def fixed_inputs(self, n: int, generator: torch.Generator, examples: dict[str, torch.Tensor]) -> Any:
+        """Inputs for the preview grid, drawn once per run so the grid is comparable over time.
+
+        ``examples`` is a batch of ``n`` real items already on the device (for variants that
+        preview translations or reconstructions); the default draws fixed latent codes.
+        """
         return self.generator_net().sample_latent(n, device=self._device(), generator=generator)
+
+    @torch.no_grad()
+    def validate(self, batch: dict[str, torch.Tensor]) -> dict[str, float] | None:
+        """Scores on a held-out batch (e.g. a VAE's ELBO), logged as ``val/<name>``; None: none."""
+        return None
 
     @torch.no_grad()
     def preview(self, fixed: Any) -> torch.Tensor:

@@ -152,7 +152,7 @@ class Registry:
     def _collect(self, only: str | None = None) -> None:
         for hook_name, kind in hookspecs.HOOK_KINDS.items():
             caller = getattr(self.pm.hook, hook_name)
-            for impl in reversed(caller.get_hookimpls()):
+            for impl in caller.get_hookimpls():  # registration order
                 if only is not None and impl.plugin_name != only:
                     continue
                 info = self.plugins.get(impl.plugin_name)

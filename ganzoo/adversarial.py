@@ -1,0 +1,103 @@
+"""The common shape of a two-network GAN, for variants to build on.
+
+:class:`AdversarialVariant` holds a generator ``G``, a discriminator ``D``, a pluggable
+:class:`~ganzoo.Loss`, two Adam optimizers and the alternating update rule: ``d_steps``
+discriminator updates (each on a fresh real batch), then one generator update. Subclasses build
+the networks and may add a regulariser to the discriminator's loss (``d_penalty``) or constrain
+it after each step (``after_d_step``), which is all WGAN and WGAN-GP need.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import torch
+from pydantic import Field
+
+from .interfaces import Discriminator, Generator, StepContext, Variant, VariantOptions
+from .plugins import create_loss, get_registry
+
+
+class AdversarialOptions(VariantOptions):
+    z_dim: int = Field(100, gt=0, description="latent size")
+    loss: str = Field("bce", description="adversarial loss: see 'ganzoo list losses'")
+    lr_g: float = Field(2e-4, gt=0)
+    lr_d: float = Field(2e-4, gt=0)
+    betas: tuple[float, float] = Field((0.5, 0.999), description="Adam betas")
+    d_steps: int = Field(1, gt=0, description="discriminator updates per generator update")
+
+
+class AdversarialVariant(Variant):
+    """G, D, a loss and the alternating update. Subclasses implement ``build_networks``."""
+
+    Options = AdversarialOptions
+    G: Generator
+    D: Discriminator
+
+    def __init__(self, options: AdversarialOptions, data) -> None:
+        super().__init__(options, data)
+        get_registry().entry("losses", options.loss)  # unknown loss -> error with suggestion
+        self.loss = create_loss(options.loss)
+        self.G, self.D = self.build_networks()
+
+    def build_networks(self) -> tuple[Generator, Discriminator]:
+        raise NotImplementedError
+
+    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        o = self.options
+        return {"G": torch.optim.Adam(self.G.parameters(), lr=o.lr_g, betas=o.betas),
+                "D": torch.optim.Adam(self.D.parameters(), lr=o.lr_d, betas=o.betas)}
+
+    # -- update rule -------------------------------------------------------------------------
+    def d_penalty(self, real: torch.Tensor, fake: torch.Tensor, labels: torch.Tensor | None) -> dict[str, torch.Tensor]:
+        """Extra discriminator loss terms, by name (none by default)."""
+        return {}
+
+    def after_d_step(self) -> None:
+        """Called after each discriminator update (weight clipping goes here)."""
+
+    def train_step(self, batches: Iterator[dict[str, torch.Tensor]], ctx: StepContext) -> dict[str, Any]:
+        opt_g, opt_d = self.optimizers["G"], self.optimizers["D"]
+        logs: dict[str, Any] = {}
+        for _ in range(self.options.d_steps):
+            batch = next(batches)
+            real, labels = batch["x"], batch.get("y")
+            z = self.G.sample_latent(real.shape[0], device=real.device)
+            with ctx.autocast():
+                with torch.no_grad():
+                    fake = self.G(z, labels)
+                d_loss = self.loss.d_loss(self.D(real, labels), self.D(fake, labels))
+                terms = self.d_penalty(real, fake, labels)
+                total = d_loss + sum(terms.values()) if terms else d_loss
+            opt_d.zero_grad(set_to_none=True)
+            ctx.backward(total)
+            ctx.step(opt_d, "D")
+            self.after_d_step()
+        logs["loss_d"] = d_loss.detach()
+        logs.update({k: v.detach() for k, v in terms.items()})
+
+        n = real.shape[0]
+        z = self.G.sample_latent(n, device=real.device)
+        with ctx.autocast():
+            g_loss = self.loss.g_loss(self.D(self.G(z, labels), labels))
+        opt_g.zero_grad(set_to_none=True)
+        ctx.backward(g_loss)
+        ctx.step(opt_g, "G")
+        logs["loss_g"] = g_loss.detach()
+        return logs
+
+    # -- sampling ----------------------------------------------------------------------------
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator | None = None,
+               labels: torch.Tensor | None = None) -> torch.Tensor:
+        z = self.G.sample_latent(n, device=self._device(), generator=generator)
+        return self.preview(z) if labels is None else self._eval_call(z, labels)
+
+    @torch.no_grad()
+    def _eval_call(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        was = self.G.training
+        self.G.eval()
+        try:
+            return self.G(z, labels.to(z.device))
+        finally:
+            self.G.train(was)

@@ -1,0 +1,33 @@
+"""``ganzoo plugins``: every plugin, where it comes from, its hooks and what it registered."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("plugins", help="list loaded plugins")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from ..plugins import get_registry
+
+    plugins = sorted(get_registry().plugins.values(), key=lambda p: p.name)
+    if args.json:
+        print(json.dumps([asdict(p) for p in plugins], indent=2))
+        return 0
+    for p in plugins:
+        dist = f"{p.distribution} {p.version}" if p.distribution else "(not from a distribution)"
+        print(f"{p.name}  [{p.status}]  {dist}  module {p.module}")
+        if p.hooks:
+            print(f"    hooks: {', '.join(p.hooks)}")
+        for kind, names in sorted(p.registered.items()):
+            print(f"    {kind}: {', '.join(sorted(names))}")
+        if p.error:
+            print(f"    error: {p.error}")
+    return 0

@@ -1,0 +1,40 @@
+"""``ganzoo run CONFIG [KEY=VALUE ...]``: train a run from a YAML config."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="train from a YAML config",
+                       description="Train from a YAML config; KEY=VALUE overrides any setting "
+                                   "(values are YAML), e.g. train.steps=200 variant.lr_g=1e-4.")
+    p.add_argument("config", help="run config (zoo_configs/*.yaml)")
+    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE")
+    p.set_defaults(func=run)
+
+
+def report(result) -> int:
+    """Tell the user where everything is."""
+    lines = [f"run folder:   {result.run_dir}"]
+    if result.tb_dir:
+        lines.append(f"tensorboard:  tensorboard --logdir {result.tb_dir}")
+    if result.jsonl:
+        lines.append(f"log:          {result.jsonl}")
+    if result.grid:
+        lines.append(f"samples:      {result.grid}")
+    if result.checkpoint:
+        lines.append(f"checkpoint:   {result.checkpoint}")
+    head = (f"finished {result.step} steps" if result.status == "finished"
+            else f"interrupted at step {result.step}; continue with: ganzoo resume {result.run_dir}")
+    print(head + "\n" + "\n".join("  " + line for line in lines), file=sys.stderr)
+    return 0 if result.status == "finished" else 130
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..config import load_config
+    from ..trainer import train
+
+    cfg = load_config(args.config, args.overrides)
+    return report(train(cfg))

@@ -1,0 +1,382 @@
+"""The training loop: devices, precision, seeds, data, logging, previews and checkpoints.
+
+It knows no variant by name: a variant is built from the registry and updates itself in
+``train_step``; this file only decides *when* things happen. Read it top to bottom.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+import torch
+
+from . import __version__
+from .checkpoint import (FORMAT, FORMAT_VERSION, checkpoint_path, latest_good_checkpoint,
+                         prune_checkpoints, save_checkpoint)
+from .config import RunConfig
+from .errors import CheckpointError, ConfigError, GanzooError, TrainingError
+from .images import render, save_png
+from .interfaces import StepContext, Variant
+from .plugins import get_registry
+from .runlog import RunLogger
+
+
+# -- devices, precision and seeds ---------------------------------------------------------------
+def resolve_device(spec: str) -> torch.device:
+    """``auto`` picks CUDA, then MPS, then CPU; explicit devices are checked to exist."""
+    if spec == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    device = torch.device(spec)
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ConfigError(f"device '{spec}' asked for, but CUDA is not available here; "
+                              f"use device: auto or device: cpu", key="device")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise ConfigError(f"device '{spec}' does not exist ({torch.cuda.device_count()} CUDA "
+                              f"device(s) here)", key="device")
+    if device.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise ConfigError("device 'mps' asked for, but MPS is not available here; use device: auto",
+                          key="device")
+    return device
+
+
+def check_precision(precision: str, device: torch.device) -> None:
+    if precision != "fp32" and device.type != "cuda":
+        raise ConfigError(f"precision '{precision}' applies only on CUDA devices and this run is on "
+                          f"'{device.type}'; set precision: fp32 (or run on a GPU)", key="precision")
+    if precision == "bf16" and not torch.cuda.is_bf16_supported():
+        raise ConfigError("precision 'bf16' is not supported by this GPU; use fp16 or fp32",
+                          key="precision")
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def rng_state() -> dict[str, Any]:
+    """Every global RNG state, in types that ``torch.load(weights_only=True)`` accepts."""
+    version, internal, gauss = random.getstate()
+    np_state = np.random.get_state()
+    state = {"python": [version, list(internal), gauss],
+             "numpy": [np_state[0], torch.from_numpy(np_state[1].astype(np.int64)), *np_state[2:]],
+             "torch": torch.get_rng_state()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+    name, keys, *rest = state["numpy"]
+    np.random.set_state((name, keys.numpy().astype(np.uint32), *rest))
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+# -- run folder -----------------------------------------------------------------------------------
+def new_run_dir(cfg: RunConfig) -> Path:
+    """``out_dir/name``, or ``name-2``, ``name-3``... if that already holds a run (never overwrite)."""
+    base = Path(cfg.run.out_dir) / cfg.run.name
+    candidate, n = base, 1
+    while candidate.exists() and any(candidate.iterdir()):
+        n += 1
+        candidate = base.with_name(f"{base.name}-{n}")
+    try:
+        candidate.mkdir(parents=True, exist_ok=True)
+        probe = candidate / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise GanzooError(f"cannot write the run folder {candidate}: {exc.strerror or exc}; "
+                          f"set run.out_dir to a writable folder") from None
+    return candidate
+
+
+# -- data -----------------------------------------------------------------------------------------
+class DeviceBatches:
+    """Infinite batches moved to the device, counting how many were drawn (the data position)."""
+
+    def __init__(self, loader: Iterator[dict], device: torch.device, start: int = 0) -> None:
+        self.loader, self.device, self.consumed = loader, device, start
+        self.non_blocking = device.type == "cuda"
+
+    def __iter__(self) -> "DeviceBatches":
+        return self
+
+    def __next__(self) -> dict[str, torch.Tensor]:
+        batch = next(self.loader)
+        self.consumed += 1
+        return {k: (v.to(self.device, non_blocking=self.non_blocking) if torch.is_tensor(v) else v)
+                for k, v in batch.items()}
+
+
+def build(cfg: RunConfig, device: torch.device | None = None):
+    """The data source, its info, the train dataset and the variant, from a config."""
+    registry = get_registry()
+    source = registry.get("datasets", cfg.data.name)(cfg.data)
+    info = source.info()
+    variant_cls = registry.get("variants", cfg.variant.name)
+    if info.kind not in variant_cls.supports:
+        raise ConfigError(f"variant '{cfg.variant.name}' trains on {', '.join(variant_cls.supports)} "
+                          f"data but data set '{cfg.data.name}' is {info.kind}; pick another data "
+                          f"set or variant", file=cfg.source, key="data.name")
+    variant: Variant = variant_cls(cfg.variant, info)
+    if device is not None:
+        variant.to(device)
+    return source, info, variant
+
+
+def take(dataset: Any, n: int) -> dict[str, torch.Tensor]:
+    """The first ``n`` items of a dataset as one batch."""
+    from .data.batched import collate
+
+    n = min(n, len(dataset))
+    if hasattr(dataset, "__getitems__"):
+        return collate(dataset.__getitems__(list(range(n))))
+    return collate([dataset[i] for i in range(n)])
+
+
+# -- the loop -------------------------------------------------------------------------------------
+@dataclass
+class TrainResult:
+    run_dir: Path
+    step: int
+    status: str  # finished | interrupted
+    checkpoint: Path | None
+    grid: Path | None
+    tb_dir: Path | None
+    jsonl: Path | None
+
+
+class _StopFlag:
+    """Ctrl-C asks the loop to stop after the current step and checkpoint; twice aborts."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous = None
+
+    def __enter__(self) -> "_StopFlag":
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __exit__(self, *exc) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def train(cfg: RunConfig, *, run_dir: Path | None = None, resume: bool = False) -> TrainResult:
+    """Train ``cfg`` in a new run folder, or continue the run in ``run_dir`` when ``resume``."""
+    from tqdm import tqdm
+
+    from .data.loader import make_loader
+
+    device = resolve_device(cfg.device)
+    check_precision(cfg.precision, device)
+    seed_everything(cfg.seed)
+    source, info, variant = build(cfg, device)
+    dataset = source.dataset("train")
+    if len(dataset) == 0:
+        raise GanzooError(f"data set '{cfg.data.name}' is empty; check data options in {cfg.source}")
+    variant.optimizers = variant.configure_optimizers()
+    schedulers = variant.configure_schedulers(variant.optimizers, cfg.train.steps)
+
+    # Resume: the latest checkpoint that loads, checked against this run's variant and data.
+    start, consumed, state = 0, 0, None
+    if resume:
+        found = latest_good_checkpoint(run_dir)
+        if found is None:
+            raise CheckpointError(f"{run_dir}: no loadable checkpoint to resume from; start a new "
+                                  f"run with 'ganzoo run'")
+        ckpt_path, state = found
+        restore_training_state(variant, schedulers, state, ckpt_path, cfg)
+        start, consumed = int(state["step"]), int(state["data_position"])
+        if start >= cfg.train.steps:
+            raise GanzooError(f"{run_dir} already finished {start} of {cfg.train.steps} steps; "
+                              f"to train longer, resume with train.steps=N (N > {start})")
+    else:
+        run_dir = new_run_dir(cfg)
+    run_dir = Path(run_dir)
+    (run_dir / "config.yaml").write_text(cfg.to_yaml(), encoding="utf-8")
+
+    loader = make_loader(dataset, batch_size=cfg.train.batch_size, seed=cfg.seed,
+                         num_workers=cfg.train.num_workers, device_type=device.type,
+                         start_batch=consumed)
+    batches = DeviceBatches(iter(loader), device, start=consumed)
+    if state is not None:  # after the loader exists, so its set-up does not shift the RNGs
+        set_rng_state(state["rng"])
+
+    scaler = torch.amp.GradScaler("cuda") if cfg.precision == "fp16" else None
+    if scaler is not None and state is not None and "scaler" in state:
+        scaler.load_state_dict(state["scaler"])
+    ctx = StepContext(device, cfg.precision, scaler)
+    ctx.total_steps = cfg.train.steps
+
+    preview_gen = torch.Generator().manual_seed(cfg.seed + 1_000_003)
+    n_preview = 2500 if info.kind == "points" else cfg.log.num_images
+    examples = {k: v.to(device) for k, v in take(dataset, n_preview).items() if torch.is_tensor(v)}
+    fixed = variant.fixed_inputs(n_preview, preview_gen, examples)
+    real_preview = examples["x"].cpu() if info.kind == "points" else None
+    heldout = None
+    if type(variant).validate is not Variant.validate:  # the variant scores held-out data
+        heldout = {k: v.to(device) for k, v in take(source.dataset("test"), 1000).items()
+                   if torch.is_tensor(v)}
+
+    logger = RunLogger(run_dir, tensorboard=cfg.log.tensorboard, jsonl=cfg.log.jsonl, start_step=start)
+    last_ckpt: Path | None = None
+    grid_path: Path | None = None
+
+    def checkpoint(step: int) -> Path:
+        nonlocal last_ckpt
+        path = save_checkpoint(training_state(variant, schedulers, scaler, cfg, step, batches.consumed),
+                               checkpoint_path(run_dir, step))
+        prune_checkpoints(run_dir, cfg.checkpoint.keep, protect={path})
+        last_ckpt = path
+        return path
+
+    def preview(step: int, name: str) -> Path:
+        picture = render(variant.preview(fixed).float().cpu(), info.kind, real=real_preview,
+                         centers=info.extras.get("centers"))
+        logger.image(step, "samples", picture)
+        return save_png(picture, run_dir / "samples" / name)
+
+    status, step = "finished", start
+    bar = tqdm(total=cfg.train.steps, initial=start, desc=cfg.run.name, disable=not cfg.log.progress,
+               dynamic_ncols=True, file=sys.stderr)
+    t_last, s_last = time.perf_counter(), start
+    try:
+        with _StopFlag() as stop:
+            variant.train()
+            for step in range(start + 1, cfg.train.steps + 1):
+                ctx.step_index = step - 1
+                ctx.log_now = step % cfg.log.every == 0
+                ctx.grad_norms = {}
+                logs = variant.train_step(batches, ctx)
+                for sched in schedulers.values():
+                    sched.step()
+                values = {k: float(v) for k, v in logs.items()}
+                bad = {k: v for k, v in values.items() if not np.isfinite(v)}
+                if bad:
+                    name, value = next(iter(bad.items()))
+                    kept = last_ckpt or latest_checkpoint_or_none(run_dir)
+                    raise TrainingError(
+                        f"loss '{name}' is {value} at step {step}: training stopped; the last good "
+                        f"checkpoint is {kept or 'none (none was written yet)'}; lower the learning "
+                        f"rate (e.g. variant.lr_d) and 'ganzoo resume {run_dir} KEY=VALUE', or start again")
+                bar.update(1)
+                if ctx.log_now:
+                    now = time.perf_counter()
+                    values.update({f"grad_norm/{k}": v for k, v in ctx.grad_norms.items()})
+                    for name, opt in variant.optimizers.items():
+                        values[f"lr/{name}"] = opt.param_groups[0]["lr"]
+                    values["steps_per_s"] = (step - s_last) / max(now - t_last, 1e-9)
+                    t_last, s_last = now, step
+                    logger.scalars(step, values)
+                    bar.set_postfix({k: f"{v:.3g}" for k, v in logs.items()}, refresh=False)
+                if heldout is not None and (step % cfg.checkpoint.every == 0 or step == cfg.train.steps):
+                    variant.eval()
+                    scores = variant.validate(heldout) or {}
+                    variant.train()
+                    logger.scalars(step, {f"val/{k}": v for k, v in scores.items()}, kind="val")
+                if step % cfg.log.image_every == 0 and step != cfg.train.steps:
+                    preview(step, f"step_{step:08d}.png")
+                if step % cfg.checkpoint.every == 0:
+                    checkpoint(step)
+                if stop.requested:
+                    status = "interrupted"
+                    break
+            else:
+                step = cfg.train.steps
+        if last_ckpt is None or not last_ckpt.name.endswith(f"{step:08d}.pt"):
+            checkpoint(step)
+        grid_path = preview(step, "final.png" if status == "finished" else f"step_{step:08d}.png")
+    finally:
+        bar.close()
+        logger.close()
+    return TrainResult(run_dir=run_dir, step=step, status=status, checkpoint=last_ckpt,
+                       grid=grid_path, tb_dir=logger.tb_dir if cfg.log.tensorboard else None,
+                       jsonl=logger.jsonl_path)
+
+
+def latest_checkpoint_or_none(run_dir: Path) -> Path | None:
+    from .checkpoint import list_checkpoints
+
+    found = list_checkpoints(run_dir)
+    return found[-1] if found else None
+
+
+# -- checkpoint contents --------------------------------------------------------------------------
+def training_state(variant: Variant, schedulers: dict, scaler, cfg: RunConfig, step: int,
+                   data_position: int) -> dict[str, Any]:
+    state = {
+        "format": FORMAT, "format_version": FORMAT_VERSION, "ganzoo_version": __version__,
+        "variant": cfg.variant.name, "data": cfg.data.name, "config": cfg.to_dict(),
+        "step": step, "data_position": data_position,
+        "model": variant.state_dict(),
+        "optimizers": {k: o.state_dict() for k, o in variant.optimizers.items()},
+        "schedulers": {k: s.state_dict() for k, s in schedulers.items()},
+        "extra": variant.extra_state(),
+        "rng": rng_state(),
+    }
+    if scaler is not None:
+        state["scaler"] = scaler.state_dict()
+    return state
+
+
+def check_compatible(state: dict[str, Any], cfg: RunConfig, path: Path) -> None:
+    """Refuse a checkpoint from another variant, data set or network shape."""
+    if state.get("variant") != cfg.variant.name:
+        raise CheckpointError(f"{path}: checkpoint is from variant '{state.get('variant')}', but the "
+                              f"config uses '{cfg.variant.name}'; use that run's own config")
+    if state.get("data") != cfg.data.name:
+        raise CheckpointError(f"{path}: checkpoint was trained on data '{state.get('data')}', but "
+                              f"the config uses '{cfg.data.name}'")
+
+
+def load_model_state(variant: Variant, state: dict[str, Any], path: Path) -> None:
+    try:
+        variant.load_state_dict(state["model"])
+    except (RuntimeError, KeyError) as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise CheckpointError(f"{path}: its networks do not fit this config's ({first[:200]}); "
+                              f"it comes from a run with other variant options") from None
+    variant.load_extra_state(state.get("extra", {}))
+
+
+def restore_training_state(variant: Variant, schedulers: dict, state: dict[str, Any], path: Path,
+                           cfg: RunConfig) -> None:
+    check_compatible(state, cfg, path)
+    load_model_state(variant, state, path)
+    try:
+        for k, opt in variant.optimizers.items():
+            opt.load_state_dict(state["optimizers"][k])
+        for k, sched in schedulers.items():
+            sched.load_state_dict(state["schedulers"][k])
+    except (KeyError, ValueError, RuntimeError) as exc:
+        raise CheckpointError(f"{path}: optimizer/scheduler state does not fit this run ({exc})") from None

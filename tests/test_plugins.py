@@ -1,0 +1,149 @@
+"""Plugin loading through real entry points: a throwaway distribution is put on sys.path."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import warnings
+from pathlib import Path
+
+import pytest
+
+from ganzoo.errors import GanzooError, PluginError
+from ganzoo.plugins import PluginWarning, get_registry, reset_registry
+
+GOOD = """
+from ganzoo import hookimpl
+from ganzoo.variants.vanilla import VanillaGAN
+
+class TinyGAN(VanillaGAN):
+    '''A third-party variant used by the tests.'''
+
+@hookimpl
+def register_variants(register):
+    register("tiny_gan", TinyGAN)
+"""
+
+
+def make_distribution(site: Path, dist: str, module: str, source: str, ep_name: str | None = None,
+                      version: str = "0.3.1") -> None:
+    """A real installed distribution: module + dist-info with METADATA and entry_points.txt."""
+    site.mkdir(parents=True, exist_ok=True)
+    (site / f"{module}.py").write_text(textwrap.dedent(source))
+    info = site / f"{dist.replace('-', '_')}-{version}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
+    (info / "entry_points.txt").write_text(f"[ganzoo]\n{ep_name or module} = {module}\n")
+    (info / "RECORD").write_text("")
+
+
+@pytest.fixture
+def site(tmp_path, monkeypatch):
+    """A fresh sys.path entry and a registry that rescans entry points before and after."""
+    path = tmp_path / "site"
+    path.mkdir()
+    monkeypatch.syspath_prepend(str(path))
+    monkeypatch.delenv("GANZOO_STRICT_PLUGINS", raising=False)
+    monkeypatch.delenv("GANZOO_DISABLE_PLUGINS", raising=False)
+    reset_registry()
+    yield path
+    for name in list(sys.modules):
+        if name.startswith("ganzoo_test_"):
+            del sys.modules[name]
+    reset_registry()
+
+
+def test_builtins_come_from_the_ganzoo_distribution(site):
+    reg = get_registry()
+    assert {"vanilla", "dcgan"} <= set(reg.names("variants"))
+    assert {"bce", "minimax", "lsgan", "hinge", "wasserstein"} <= set(reg.names("losses"))
+    info = reg.plugins["dcgan"]
+    assert info.distribution == "ganzoo" and info.status == "loaded"
+    assert info.hooks == ["register_variants"] and info.registered == {"variants": ["dcgan"]}
+    assert reg.entry("variants", "dcgan").plugin == "dcgan"
+
+
+def test_third_party_distribution_is_registered(site):
+    make_distribution(site, "ganzoo-tiny", "ganzoo_test_tiny", GOOD, ep_name="tiny")
+    reg = get_registry()
+    assert "tiny_gan" in reg.names("variants")
+    info = reg.plugins["tiny"]
+    assert (info.distribution, info.version, info.status) == ("ganzoo-tiny", "0.3.1", "loaded")
+    assert info.registered == {"variants": ["tiny_gan"]}
+
+
+def test_plugin_raising_on_import_is_named_and_skipped(site):
+    make_distribution(site, "ganzoo-broken", "ganzoo_test_broken", "raise RuntimeError('boom at import')")
+    with pytest.warns(PluginWarning, match=r"'ganzoo_test_broken'.*boom at import"):
+        reg = get_registry()
+    assert reg.plugins["ganzoo_test_broken"].status == "failed"
+    assert "dcgan" in reg.names("variants")  # the rest of ganzoo still works
+
+
+def test_strict_mode_turns_a_broken_plugin_into_an_error(site, monkeypatch):
+    make_distribution(site, "ganzoo-broken", "ganzoo_test_broken2", "import not_a_module_xyz")
+    monkeypatch.setenv("GANZOO_STRICT_PLUGINS", "1")
+    with pytest.raises(PluginError, match="ganzoo_test_broken2.*not_a_module_xyz"):
+        get_registry()
+
+
+def test_misspelled_hook_fails_that_plugin_with_a_suggestion(site):
+    source = GOOD.replace("def register_variants", "def register_variant")
+    make_distribution(site, "ganzoo-typo", "ganzoo_test_typo", source)
+    with pytest.warns(PluginWarning, match="register_variant'.*did you mean 'register_variants'"):
+        reg = get_registry()
+    assert reg.plugins["ganzoo_test_typo"].status == "failed"
+    assert "tiny_gan" not in reg.names("variants")
+
+
+def test_duplicate_name_is_an_error_naming_both_plugins(site):
+    source = GOOD.replace('register("tiny_gan"', 'register("dcgan"')
+    make_distribution(site, "ganzoo-dup", "ganzoo_test_dup", source)
+    with pytest.raises(PluginError, match="'dcgan' is registered twice.*'dcgan'.*'ganzoo_test_dup'"):
+        get_registry()
+
+
+def test_disable_plugins_by_entry_point_or_distribution(site, monkeypatch):
+    make_distribution(site, "ganzoo-tiny", "ganzoo_test_tiny3", GOOD)
+    monkeypatch.setenv("GANZOO_DISABLE_PLUGINS", "ganzoo-tiny, vanilla")
+    reg = get_registry()
+    assert reg.plugins["ganzoo_test_tiny3"].status == "disabled"
+    assert reg.plugins["vanilla"].status == "disabled"
+    assert "tiny_gan" not in reg.names("variants") and "vanilla" not in reg.names("variants")
+    assert "dcgan" in reg.names("variants")
+
+
+def test_unknown_name_suggests_the_closest(site):
+    with pytest.raises(GanzooError, match="unknown variant 'dcgna'.*did you mean 'dcgan'"):
+        get_registry().get("variants", "dcgna")
+
+
+def _ganzoo(*args: str, env_extra: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    import os
+
+    env = {**os.environ, **(env_extra or {})}
+    return subprocess.run([sys.executable, "-m", "ganzoo", *args], capture_output=True, text=True,
+                          env=env, cwd=cwd, timeout=120)
+
+
+def test_cli_plugins_lists_distribution_and_failures(site):
+    make_distribution(site, "ganzoo-tiny", "ganzoo_test_tiny4", GOOD, ep_name="tiny4")
+    make_distribution(site, "ganzoo-broken", "ganzoo_test_broken4", "raise ImportError('nope')")
+    out = _ganzoo("plugins", env_extra={"PYTHONPATH": str(site)})
+    assert out.returncode == 0, out.stderr
+    assert "tiny4  [loaded]  ganzoo-tiny 0.3.1" in out.stdout
+    assert "variants: tiny_gan" in out.stdout
+    assert "ganzoo_test_broken4  [failed]" in out.stdout and "nope" in out.stdout
+    assert "dcgan  [loaded]  ganzoo 0.1.0" in out.stdout
+    assert "warning: ganzoo plugin 'ganzoo_test_broken4'" in out.stderr
+    listed = _ganzoo("list", "variants", env_extra={"PYTHONPATH": str(site)})
+    assert "tiny_gan" in listed.stdout and "dcgan" in listed.stdout
+
+
+def test_help_imports_no_torch_and_no_plugin():
+    code = ("import sys\nfrom ganzoo.cli import build_parser\nbuild_parser().format_help()\n"
+            "bad = [m for m in sys.modules if m == 'torch' or m.startswith('ganzoo.variants')]\n"
+            "print(bad)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
