@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import re
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -44,6 +45,8 @@ class TrainSection(_Section):
     steps: int = Field(1000, gt=0, description="generator updates")
     batch_size: int = Field(64, gt=0)
     num_workers: int = Field(0, ge=0, description="DataLoader worker processes")
+    channels_last: bool = Field(False, description="channels-last memory format (image data)")
+    compile: bool = Field(False, description="torch.compile the networks (CUDA only)")
 
 
 class LogSection(_Section):
@@ -60,6 +63,15 @@ class CheckpointSection(_Section):
     keep: int = Field(3, gt=0, description="keep the last K checkpoints")
 
 
+class EMASection(_Section):
+    decay: float = Field(0.999, gt=0, lt=1, description="weight of the running average")
+    start: int = Field(0, ge=0, description="copy the weights (no averaging) until this step")
+
+
+class DistributedSection(_Section):
+    sync_batchnorm: bool = Field(False, description="SyncBatchNorm across ranks (CUDA only)")
+
+
 class _TopLevel(_Section):
     run: RunSection = RunSection()
     seed: int = Field(0, ge=0)
@@ -70,6 +82,8 @@ class _TopLevel(_Section):
     train: TrainSection = TrainSection()
     log: LogSection = LogSection()
     checkpoint: CheckpointSection = CheckpointSection()
+    ema: EMASection | None = None
+    distributed: DistributedSection = DistributedSection()
 
     @field_validator("device")
     @classmethod
@@ -88,8 +102,6 @@ class _TopLevel(_Section):
         return v
 
 
-SECTION_MODELS: dict[str, type[BaseModel]] = {"run": RunSection, "train": TrainSection,
-                                              "log": LogSection, "checkpoint": CheckpointSection}
 
 
 @dataclass
@@ -106,6 +118,8 @@ class RunConfig:
     train: TrainSection
     log: LogSection
     checkpoint: CheckpointSection
+    ema: EMASection | None = None
+    distributed: DistributedSection = field(default_factory=DistributedSection)
     overrides: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -114,6 +128,8 @@ class RunConfig:
             "precision": self.precision, "variant": self.variant.model_dump(mode="json"),
             "data": self.data.model_dump(mode="json"), "train": self.train.model_dump(),
             "log": self.log.model_dump(), "checkpoint": self.checkpoint.model_dump(),
+            "ema": self.ema.model_dump() if self.ema else None,
+            "distributed": self.distributed.model_dump(),
         }
 
     def to_yaml(self) -> str:
@@ -191,6 +207,9 @@ def _model_at(model: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
         if not fields or part not in fields:
             return None
         current = fields[part].annotation
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):  # X | None
+            current = next((a for a in typing.get_args(current)
+                            if isinstance(a, type) and issubclass(a, BaseModel)), current)
     return current if isinstance(current, type) and issubclass(current, BaseModel) else None
 
 
@@ -275,4 +294,5 @@ def config_from_dict(data: Any, *, file: str = "<config>", lines: dict | None = 
     data_opts = loc.validate(data_cls.Options, top.data, prefix=("data",))
     return RunConfig(source=file, run=top.run, seed=top.seed, device=top.device,
                      precision=top.precision, variant=variant_opts, data=data_opts, train=top.train,
-                     log=top.log, checkpoint=top.checkpoint, overrides=overrides)
+                     log=top.log, checkpoint=top.checkpoint, ema=top.ema,
+                     distributed=top.distributed, overrides=overrides)

@@ -24,7 +24,7 @@ class TrainedRun:
 
 
 def load_run(run_dir: str | Path | None = None, checkpoint: str | Path | None = None,
-             device: str = "cpu") -> TrainedRun:
+             device: str = "cpu", use_ema: bool = True) -> TrainedRun:
     """The variant of a run with the weights of ``checkpoint`` (default: the latest good one).
 
     A checkpoint holds its own config, so ``checkpoint`` alone is enough.
@@ -46,12 +46,18 @@ def load_run(run_dir: str | Path | None = None, checkpoint: str | Path | None = 
     dev = resolve_device(device)
     _, info, variant = build(cfg, dev)
     load_model_state(variant, state, path)
+    if use_ema and "ema" in state:  # sample and evaluate with the averaged generator
+        variant.generator_net().load_state_dict(state["ema"])
     variant.eval()
     return TrainedRun(cfg, variant, info, path, int(state.get("step", 0)))
 
 
 def class_labels(n: int, num_classes: int | None, wanted: int | None, device) -> torch.Tensor | None:
-    """Labels for conditional sampling: all ``wanted``, or every class in turn, or None."""
+    """Labels for conditional sampling: all ``wanted``, or None, or (default) class blocks.
+
+    The default gives each class ``ceil(n / num_classes)`` consecutive samples (the last class
+    may get fewer), so a grid with that many per row has exactly one row per class.
+    """
     if num_classes is None:
         if wanted is not None:
             raise GanzooError("--class needs a run trained on labelled data with a conditional variant")
@@ -60,4 +66,4 @@ def class_labels(n: int, num_classes: int | None, wanted: int | None, device) ->
         if not 0 <= wanted < num_classes:
             raise GanzooError(f"--class {wanted} is out of range: this run has classes 0..{num_classes - 1}")
         return torch.full((n,), wanted, dtype=torch.long, device=device)
-    return torch.arange(n, device=device) // max(1, n // num_classes) % num_classes
+    return torch.arange(n, device=device) // -(-n // num_classes)

@@ -100,6 +100,7 @@ class StepContext:
         self.total_steps = 0
         self.log_now = False         # True on steps the trainer will log
         self.grad_norms: dict[str, float] = {}
+        self.world_size = 1          # > 1 under torchrun: gradients are averaged across ranks
 
     def autocast(self) -> contextlib.AbstractContextManager:
         """Autocast for the configured precision; a no-op in fp32 and on devices without it."""
@@ -116,6 +117,10 @@ class StepContext:
 
     def step(self, optimizer: torch.optim.Optimizer, name: str = "") -> None:
         """Step ``optimizer`` (unscaling for fp16) and record its gradient norm when logging."""
+        if self.world_size > 1:
+            from .distributed import average_gradients
+
+            average_gradients(optimizer, self.world_size)
         if self.scaler is not None:
             self.scaler.unscale_(optimizer)
         if self.log_now and name:

@@ -113,9 +113,11 @@ def new_run_dir(cfg: RunConfig) -> Path:
 class DeviceBatches:
     """Infinite batches moved to the device, counting how many were drawn (the data position)."""
 
-    def __init__(self, loader: Iterator[dict], device: torch.device, start: int = 0) -> None:
+    def __init__(self, loader: Iterator[dict], device: torch.device, start: int = 0,
+                 channels_last: bool = False) -> None:
         self.loader, self.device, self.consumed = loader, device, start
         self.non_blocking = device.type == "cuda"
+        self.memory_format = torch.channels_last if channels_last else torch.preserve_format
 
     def __iter__(self) -> "DeviceBatches":
         return self
@@ -123,7 +125,9 @@ class DeviceBatches:
     def __next__(self) -> dict[str, torch.Tensor]:
         batch = next(self.loader)
         self.consumed += 1
-        return {k: (v.to(self.device, non_blocking=self.non_blocking) if torch.is_tensor(v) else v)
+        return {k: (v.to(self.device, non_blocking=self.non_blocking,
+                         memory_format=self.memory_format if v.dim() == 4 else torch.preserve_format)
+                    if torch.is_tensor(v) else v)
                 for k, v in batch.items()}
 
 
@@ -191,21 +195,79 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def apply_speed_options(cfg: RunConfig, variant: Variant, info: Any, device: torch.device,
+                        dinfo: "DistInfo") -> None:
+    """channels_last, torch.compile and SyncBatchNorm, each refused where it does not apply."""
+    if cfg.train.channels_last:
+        if info.kind == "points":
+            raise ConfigError("train.channels_last applies to image data only; this run's data "
+                              f"'{cfg.data.name}' is 2-D points: set train.channels_last: false",
+                              file=cfg.source, key="train.channels_last")
+        variant.to(memory_format=torch.channels_last)
+    if cfg.distributed.sync_batchnorm:
+        if device.type != "cuda":
+            raise ConfigError("distributed.sync_batchnorm needs CUDA devices (PyTorch's "
+                              "SyncBatchNorm has no CPU kernel): set it to false", file=cfg.source,
+                              key="distributed.sync_batchnorm")
+        if dinfo.enabled:
+            for name, child in list(variant.named_children()):
+                setattr(variant, name, torch.nn.SyncBatchNorm.convert_sync_batchnorm(child))
+    if cfg.train.compile:
+        if device.type != "cuda":
+            raise ConfigError(f"train.compile applies on CUDA devices only (this run is on "
+                              f"'{device.type}'): set train.compile: false", file=cfg.source,
+                              key="train.compile")
+        for module in variant.children():
+            module.compile()
+
+
+class _NoLogger:
+    """What ranks other than 0 log: nothing."""
+
+    tb_dir = jsonl_path = None
+
+    def scalars(self, *a, **k) -> None: ...
+    def image(self, *a, **k) -> None: ...
+    def close(self) -> None: ...
+
+
 def train(cfg: RunConfig, *, run_dir: Path | None = None, resume: bool = False) -> TrainResult:
     """Train ``cfg`` in a new run folder, or continue the run in ``run_dir`` when ``resume``."""
     from tqdm import tqdm
 
+    from . import distributed
     from .data.loader import make_loader
+    from .ema import EMA
 
+    dinfo = distributed.from_environment()
     device = resolve_device(cfg.device)
+    if dinfo.enabled and device.type == "cuda":
+        device = torch.device("cuda", dinfo.local_rank)
+        torch.cuda.set_device(device)
     check_precision(cfg.precision, device)
+    distributed.init(dinfo, device)
+    try:
+        return _train(cfg, run_dir, resume, device, dinfo, tqdm, make_loader, EMA)
+    finally:
+        distributed.shutdown()
+
+
+def _train(cfg, run_dir, resume, device, dinfo, tqdm, make_loader, EMA) -> TrainResult:
+    from . import distributed
+
+    main = dinfo.is_main
     seed_everything(cfg.seed)
     source, info, variant = build(cfg, device)
+    if dinfo.enabled:
+        distributed.broadcast_module(variant)
+        torch.manual_seed(cfg.seed + 7919 * dinfo.rank)  # each rank draws its own noise
+    apply_speed_options(cfg, variant, info, device, dinfo)
     dataset = source.dataset("train")
     if len(dataset) == 0:
         raise GanzooError(f"data set '{cfg.data.name}' is empty; check data options in {cfg.source}")
     variant.optimizers = variant.configure_optimizers()
     schedulers = variant.configure_schedulers(variant.optimizers, cfg.train.steps)
+    ema = EMA(variant.generator_net(), cfg.ema.decay, cfg.ema.start) if cfg.ema else None
 
     # Resume: the latest checkpoint that loads, checked against this run's variant and data.
     start, consumed, state = 0, 0, None
@@ -216,27 +278,32 @@ def train(cfg: RunConfig, *, run_dir: Path | None = None, resume: bool = False) 
                                   f"run with 'ganzoo run'")
         ckpt_path, state = found
         restore_training_state(variant, schedulers, state, ckpt_path, cfg)
+        if ema is not None and "ema" in state:
+            ema.load_state_dict(state["ema"])
         start, consumed = int(state["step"]), int(state["data_position"])
         if start >= cfg.train.steps:
             raise GanzooError(f"{run_dir} already finished {start} of {cfg.train.steps} steps; "
                               f"to train longer, resume with train.steps=N (N > {start})")
-    else:
+    elif main:
         run_dir = new_run_dir(cfg)
-    run_dir = Path(run_dir)
-    (run_dir / "config.yaml").write_text(cfg.to_yaml(), encoding="utf-8")
+    run_dir = Path(run_dir) if run_dir is not None else None
+    if main:
+        (run_dir / "config.yaml").write_text(cfg.to_yaml(), encoding="utf-8")
 
     loader = make_loader(dataset, batch_size=cfg.train.batch_size, seed=cfg.seed,
                          num_workers=cfg.train.num_workers, device_type=device.type,
-                         start_batch=consumed)
-    batches = DeviceBatches(iter(loader), device, start=consumed)
+                         start_batch=consumed, rank=dinfo.rank, world_size=dinfo.world_size)
+    batches = DeviceBatches(iter(loader), device, start=consumed,
+                            channels_last=cfg.train.channels_last)
     if state is not None:  # after the loader exists, so its set-up does not shift the RNGs
-        set_rng_state(state["rng"])
+        set_rng_state(state["rng"][dinfo.rank] if isinstance(state["rng"], list) else state["rng"])
 
     scaler = torch.amp.GradScaler("cuda") if cfg.precision == "fp16" else None
     if scaler is not None and state is not None and "scaler" in state:
         scaler.load_state_dict(state["scaler"])
     ctx = StepContext(device, cfg.precision, scaler)
     ctx.total_steps = cfg.train.steps
+    ctx.world_size = dinfo.world_size
 
     preview_gen = torch.Generator().manual_seed(cfg.seed + 1_000_003)
     n_preview = 2500 if info.kind == "points" else cfg.log.num_images
@@ -244,31 +311,48 @@ def train(cfg: RunConfig, *, run_dir: Path | None = None, resume: bool = False) 
     fixed = variant.fixed_inputs(n_preview, preview_gen, examples)
     real_preview = examples["x"].cpu() if info.kind == "points" else None
     heldout = None
-    if type(variant).validate is not Variant.validate:  # the variant scores held-out data
+    if main and type(variant).validate is not Variant.validate:  # the variant scores held-out data
         heldout = {k: v.to(device) for k, v in take(source.dataset("test"), 1000).items()
                    if torch.is_tensor(v)}
 
-    logger = RunLogger(run_dir, tensorboard=cfg.log.tensorboard, jsonl=cfg.log.jsonl, start_step=start)
+    logger = (RunLogger(run_dir, tensorboard=cfg.log.tensorboard, jsonl=cfg.log.jsonl, start_step=start)
+              if main else _NoLogger())
     last_ckpt: Path | None = None
     grid_path: Path | None = None
 
-    def checkpoint(step: int) -> Path:
-        nonlocal last_ckpt
-        path = save_checkpoint(training_state(variant, schedulers, scaler, cfg, step, batches.consumed),
-                               checkpoint_path(run_dir, step))
+    def averaged():
+        return ema.swapped_in() if ema is not None else contextlib.nullcontext()
+
+    saved_step = start if resume else -1
+
+    def checkpoint(step: int) -> Path | None:
+        nonlocal last_ckpt, saved_step
+        saved_step = step
+        rng = rng_state()
+        if dinfo.enabled:  # every rank's RNG, so each continues its own noise stream
+            gathered: list[Any] = [None] * dinfo.world_size
+            torch.distributed.all_gather_object(gathered, rng)
+            rng = gathered
+        if not main:
+            return None
+        path = save_checkpoint(training_state(variant, schedulers, scaler, cfg, step, batches.consumed,
+                                              rng, ema), checkpoint_path(run_dir, step))
         prune_checkpoints(run_dir, cfg.checkpoint.keep, protect={path})
         last_ckpt = path
         return path
 
-    def preview(step: int, name: str) -> Path:
-        picture = render(variant.preview(fixed).float().cpu(), info.kind, real=real_preview,
-                         centers=info.extras.get("centers"))
+    def preview(step: int, name: str) -> Path | None:
+        if not main:
+            return None
+        with averaged():
+            samples = variant.preview(fixed).float().cpu()
+        picture = render(samples, info.kind, real=real_preview, centers=info.extras.get("centers"))
         logger.image(step, "samples", picture)
         return save_png(picture, run_dir / "samples" / name)
 
     status, step = "finished", start
-    bar = tqdm(total=cfg.train.steps, initial=start, desc=cfg.run.name, disable=not cfg.log.progress,
-               dynamic_ncols=True, file=sys.stderr)
+    bar = tqdm(total=cfg.train.steps, initial=start, desc=cfg.run.name,
+               disable=not (cfg.log.progress and main), dynamic_ncols=True, file=sys.stderr)
     t_last, s_last = time.perf_counter(), start
     try:
         with _StopFlag() as stop:
@@ -280,11 +364,13 @@ def train(cfg: RunConfig, *, run_dir: Path | None = None, resume: bool = False) 
                 logs = variant.train_step(batches, ctx)
                 for sched in schedulers.values():
                     sched.step()
+                if ema is not None:
+                    ema.update(step)
                 values = {k: float(v) for k, v in logs.items()}
                 bad = {k: v for k, v in values.items() if not np.isfinite(v)}
                 if bad:
                     name, value = next(iter(bad.items()))
-                    kept = last_ckpt or latest_checkpoint_or_none(run_dir)
+                    kept = last_ckpt or (latest_checkpoint_or_none(run_dir) if run_dir else None)
                     raise TrainingError(
                         f"loss '{name}' is {value} at step {step}: training stopped; the last good "
                         f"checkpoint is {kept or 'none (none was written yet)'}; lower the learning "
@@ -301,27 +387,39 @@ def train(cfg: RunConfig, *, run_dir: Path | None = None, resume: bool = False) 
                     bar.set_postfix({k: f"{v:.3g}" for k, v in logs.items()}, refresh=False)
                 if heldout is not None and (step % cfg.checkpoint.every == 0 or step == cfg.train.steps):
                     variant.eval()
-                    scores = variant.validate(heldout) or {}
+                    with averaged():
+                        scores = variant.validate(heldout) or {}
                     variant.train()
                     logger.scalars(step, {f"val/{k}": v for k, v in scores.items()}, kind="val")
                 if step % cfg.log.image_every == 0 and step != cfg.train.steps:
                     preview(step, f"step_{step:08d}.png")
                 if step % cfg.checkpoint.every == 0:
                     checkpoint(step)
-                if stop.requested:
+                if _stop_agreed(stop.requested, dinfo):
                     status = "interrupted"
                     break
             else:
                 step = cfg.train.steps
-        if last_ckpt is None or not last_ckpt.name.endswith(f"{step:08d}.pt"):
+        if saved_step != step:
             checkpoint(step)
         grid_path = preview(step, "final.png" if status == "finished" else f"step_{step:08d}.png")
     finally:
         bar.close()
         logger.close()
+        if hasattr(loader, "close"):
+            loader.close()
     return TrainResult(run_dir=run_dir, step=step, status=status, checkpoint=last_ckpt,
                        grid=grid_path, tb_dir=logger.tb_dir if cfg.log.tensorboard else None,
                        jsonl=logger.jsonl_path)
+
+
+def _stop_agreed(requested: bool, dinfo) -> bool:
+    """Ctrl-C on any rank stops every rank at the same step."""
+    if not dinfo.enabled:
+        return requested
+    flag = torch.tensor([1 if requested else 0])
+    torch.distributed.all_reduce(flag)
+    return bool(flag.item())
 
 
 def latest_checkpoint_or_none(run_dir: Path) -> Path | None:
@@ -333,7 +431,7 @@ def latest_checkpoint_or_none(run_dir: Path) -> Path | None:
 
 # -- checkpoint contents --------------------------------------------------------------------------
 def training_state(variant: Variant, schedulers: dict, scaler, cfg: RunConfig, step: int,
-                   data_position: int) -> dict[str, Any]:
+                   data_position: int, rng: Any, ema: Any = None) -> dict[str, Any]:
     state = {
         "format": FORMAT, "format_version": FORMAT_VERSION, "ganzoo_version": __version__,
         "variant": cfg.variant.name, "data": cfg.data.name, "config": cfg.to_dict(),
@@ -342,8 +440,10 @@ def training_state(variant: Variant, schedulers: dict, scaler, cfg: RunConfig, s
         "optimizers": {k: o.state_dict() for k, o in variant.optimizers.items()},
         "schedulers": {k: s.state_dict() for k, s in schedulers.items()},
         "extra": variant.extra_state(),
-        "rng": rng_state(),
+        "rng": rng,
     }
+    if ema is not None:
+        state["ema"] = ema.state_dict()
     if scaler is not None:
         state["scaler"] = scaler.state_dict()
     return state

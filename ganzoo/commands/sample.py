@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     samples = variant.sample(args.num, generator=gen, labels=labels).float().cpu()
     nrow = None
     if labels is not None and args.label is None:
-        nrow = max(1, args.num // info.num_classes)
+        nrow = -(-args.num // info.num_classes)  # one row per class (see class_labels)
     out = Path(args.output) if args.output else Path(args.run_dir or trained.checkpoint.parent.parent) / "samples" / "sample.png"
     save_png(render(samples, info.kind, centers=info.extras.get("centers"), nrow=nrow), out)
     if args.npz:

@@ -23,9 +23,9 @@ from torch.utils.data import Dataset
 
 from ..errors import DataError
 from .batched import CollatedBatch, as_index
+from .splits import split_code
 
 PRESETS = ("pacgan", "wgangp")
-SPLITS = {"train": 0, "test": 1}
 #: seed-stream ids, so that different sets with the same seed are independent
 STREAMS = {"ring": 101, "grid": 102, "swiss_roll": 103}
 
@@ -35,14 +35,6 @@ SWISS_ROLL_NOISE = 0.25
 SWISS_ROLL_DIVISOR = 7.5
 
 
-def split_code(split: str, dataset: str) -> int:
-    """The integer that seeds ``split``; unknown splits are a user error."""
-    if split not in SPLITS:
-        raise DataError(f"data set '{dataset}' has no split '{split}'; use one of: "
-                        + ", ".join(SPLITS))
-    return SPLITS[split]
-
-
 def mixture_spec(kind: str, preset: str = "pacgan") -> tuple[list[list[float]], float]:
     """``(centres, std)`` of the ``ring`` or ``grid`` mixture in data units (after scaling)."""
     if preset not in PRESETS:
@@ -50,8 +42,9 @@ def mixture_spec(kind: str, preset: str = "pacgan") -> tuple[list[list[float]], 
                         + ", ".join(PRESETS))
     if kind == "ring":
         radius, std, div = (1.0, 0.01, 1.0) if preset == "pacgan" else (2.0, 0.02, WGANGP_RING_DIVISOR)
-        centres = [[radius * math.cos(2 * math.pi * k / 8) / div,
-                    radius * math.sin(2 * math.pi * k / 8) / div] for k in range(8)]
+        # rounded so that e.g. cos(pi/2) is 0, not 6e-17
+        centres = [[round(radius * math.cos(2 * math.pi * k / 8) / div, 12),
+                    round(radius * math.sin(2 * math.pi * k / 8) / div, 12)] for k in range(8)]
         return centres, std / div
     if kind == "grid":
         div = 1.0 if preset == "pacgan" else WGANGP_GRID_DIVISOR

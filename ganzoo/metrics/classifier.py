@@ -96,7 +96,7 @@ def _load_split(dataset: Any, n: int, gen: torch.Generator) -> tuple[torch.Tenso
 
 
 def train_classifier(data_source: Any, info: Any, *, seed: int = 0, max_train: int = 10000,
-                     holdout: int = 1000, steps: int = 600, batch_size: int = 128, lr: float = 2e-3,
+                     holdout: int = 1000, steps: int = 300, batch_size: int = 128, lr: float = 2e-3,
                      width: int = 16, device: str | torch.device = "cpu",
                      progress: bool = False) -> tuple[SmallCNN, float]:
     """Train on the train split; returns the model (eval mode) and its held-out accuracy.
@@ -181,7 +181,7 @@ class ClassifierExtractor(FeatureExtractor):
         self.resize = f"to the data's {data_info.shape[-2]}x{data_info.shape[-1]} (bilinear, antialias), " \
                       f"then to at most {MAX_SIDE} px"
         source = _data_source_for(data_info, data_source)
-        defaults = {"max_train": 10000, "holdout": 1000, "steps": 600, "batch_size": 128, "lr": 2e-3, "width": 16}
+        defaults = {"max_train": 10000, "holdout": 1000, "steps": 300, "batch_size": 128, "lr": 2e-3, "width": 16}
         unknown = set(recipe) - set(defaults)
         if unknown:
             raise GanzooError(f"unknown classifier option(s) {sorted(unknown)}; known: {sorted(defaults)}")

@@ -293,24 +293,25 @@ def find_weights(path: str | os.PathLike | None = None) -> Path | None:
 
 
 def resolve_weights(path: str | os.PathLike | None = None, *, download: bool = True,
-                    progress: bool = True) -> Path:
+                    progress: bool = True, url: str = WEIGHTS_URL,
+                    sha256_prefix: str = WEIGHTS_SHA256_PREFIX) -> Path:
     """The weights file: explicit path -> ``$GANZOO_INCEPTION_WEIGHTS`` -> cache -> download.
 
     Offline, raises a :class:`~ganzoo.errors.DownloadError` that names the URL and where to put
-    the file by hand.
+    the file by hand. ``url``/``sha256_prefix`` allow a mirror (and a local test server).
     """
     found = find_weights(path)
     if found is not None:
         return found
     dest = default_weights_path()
-    hint = (f"download {WEIGHTS_URL} by hand and put it at {dest}, or pass its path with --weights "
+    hint = (f"download {url} by hand and put it at {dest}, or pass its path with --weights "
             f"or {WEIGHTS_ENV}")
     if not download:
         raise DownloadError(f"FID Inception weights not found; {hint}")
     from ..download import download as fetch
 
     try:
-        return fetch(WEIGHTS_URL, dest, sha256_prefix=WEIGHTS_SHA256_PREFIX, progress=progress,
+        return fetch(url, dest, sha256_prefix=sha256_prefix, progress=progress,
                      what="FID Inception weights")
     except DownloadError as exc:
         raise DownloadError(f"{exc} (or pass its path with --weights or {WEIGHTS_ENV})") from None
@@ -343,11 +344,22 @@ def load_inception(weights: str | os.PathLike | None = None, *, output_dims: Seq
     net = FIDInceptionV3(output_dims)
     if not isinstance(state, dict):
         raise GanzooError(f"Inception weights {path} are not a state dict; expected {WEIGHTS_FILE}")
-    try:
-        net.load_state_dict(state, strict=True)
-    except RuntimeError as exc:
-        first = str(exc).splitlines()[0]
-        raise GanzooError(f"Inception weights {path} do not fit the FID Inception v3 ({first}); "
-                          f"expected {WEIGHTS_FILE} from {WEIGHTS_URL}") from None
+    expected = set(net.state_dict())
+    given = {k for k in state if not k.endswith("num_batches_tracked")}
+    missing, unexpected = sorted(expected - given), sorted(given - expected)
+    problem = ""
+    if missing:
+        problem = f"{len(missing)} missing key(s), e.g. {missing[0]}"
+    elif unexpected:
+        problem = f"{len(unexpected)} unexpected key(s), e.g. {unexpected[0]}"
+    else:
+        try:
+            net.load_state_dict(state, strict=True)
+        except RuntimeError as exc:
+            lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+            problem = lines[1] if len(lines) > 1 else lines[0]
+    if problem:
+        raise GanzooError(f"Inception weights {path} do not fit the FID Inception v3 ({problem}); "
+                          f"expected {WEIGHTS_FILE} from {WEIGHTS_URL}")
     net.eval().requires_grad_(False)
     return net, file_sha256(path)

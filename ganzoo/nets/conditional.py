@@ -1,0 +1,88 @@
+"""Class-conditional DCGAN networks.
+
+G: a label embedding joins the latent code before the DCGAN generator, either concatenated
+(``z' = [z, e(y)]``, cGAN of Mirza & Osindero) or multiplied elementwise (``z' = z * e(y)``, as in
+many AC-GAN implementations). D conditions in one of two ways:
+
+* ``projection`` (Miyato & Koyama 2018): ``D(x, y) = psi(phi(x)) + <e(y), phi(x)>`` where
+  ``phi(x)`` is the flattened last 4x4 feature map of the DCGAN discriminator and ``psi`` its
+  final 4x4 convolution (a linear map of those same features), so the class term acts like a
+  class-specific final filter;
+* ``concat``: one-hot label maps are stacked onto the image channels at the input.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..interfaces import Discriminator, Generator
+from .dcgan import DCGANDiscriminator, DCGANGenerator
+from .mlp import init_normal
+
+
+def _need_labels(labels: torch.Tensor | None, who: str) -> torch.Tensor:
+    if labels is None:
+        raise ValueError(f"the conditional {who} needs class labels")
+    return labels.long().reshape(-1)
+
+
+class ConditionalDCGANGenerator(Generator):
+    """DCGAN generator fed ``[z, e(y)]`` (``concat``) or ``z * e(y)`` (``multiply``)."""
+
+    def __init__(self, z_dim: int, image_size: int, channels: int, num_classes: int, ngf: int = 64,
+                 conditioning: str = "concat", embed_dim: int = 32) -> None:
+        super().__init__()
+        if conditioning not in ("concat", "multiply"):
+            raise ValueError(f"unknown generator conditioning {conditioning!r}")
+        self.z_dim, self.num_classes, self.conditioning = z_dim, num_classes, conditioning
+        dim = embed_dim if conditioning == "concat" else z_dim
+        self.embed = nn.Embedding(num_classes, dim)
+        trunk_in = z_dim + embed_dim if conditioning == "concat" else z_dim
+        self.trunk = DCGANGenerator(trunk_in, image_size, channels, ngf)
+        init_normal(self.trunk)
+        if conditioning == "multiply":  # e ~ N(1, 0.5): z keeps its scale and classes start apart
+            nn.init.normal_(self.embed.weight, 1.0, 0.5)
+        else:                           # e ~ N(0, 1), on the scale of z
+            nn.init.normal_(self.embed.weight, 0.0, 1.0)
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        e = self.embed(_need_labels(labels, "generator").to(z.device))
+        h = torch.cat([z, e.to(z.dtype)], dim=1) if self.conditioning == "concat" else z * e.to(z.dtype)
+        return self.trunk(h)
+
+
+class ConditionalDCGANDiscriminator(Discriminator):
+    """DCGAN discriminator with ``projection`` or input ``concat`` label conditioning."""
+
+    def __init__(self, image_size: int, channels: int, num_classes: int, ndf: int = 64,
+                 norm: str = "batch", conditioning: str = "projection", spectral_norm: bool = False) -> None:
+        super().__init__()
+        if conditioning not in ("projection", "concat"):
+            raise ValueError(f"unknown discriminator conditioning {conditioning!r}")
+        self.num_classes, self.conditioning = num_classes, conditioning
+        in_ch = channels + (num_classes if conditioning == "concat" else 0)
+        base = DCGANDiscriminator(image_size, in_ch, ndf, norm=norm)
+        self.features = base.net[:-1]      # phi: ... -> (N, W, 4, 4)
+        self.head = base.net[-1]           # psi: 4x4 conv -> (N, 1, 1, 1)
+        init_normal(self)
+        if conditioning == "projection":
+            self.embed = nn.Embedding(num_classes, self.head.in_channels * 16)
+            nn.init.normal_(self.embed.weight, 0.0, 0.02)
+        if spectral_norm:  # after the init: it reparametrises the weights it wraps
+            for m in list(self.modules()):
+                if isinstance(m, (nn.Conv2d, nn.Embedding)):
+                    nn.utils.parametrizations.spectral_norm(m)
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        y = _need_labels(labels, "discriminator").to(x.device)
+        n = x.shape[0]
+        if self.conditioning == "concat":
+            onehot = F.one_hot(y, self.num_classes).to(x.dtype)
+            x = torch.cat([x, onehot[:, :, None, None].expand(-1, -1, *x.shape[-2:])], dim=1)
+        h = self.features(x)
+        score = self.head(h).view(n)
+        if self.conditioning == "projection":
+            score = score + (self.embed(y).to(h.dtype) * h.flatten(1)).sum(dim=1)
+        return score

@@ -1,0 +1,172 @@
+"""Wasserstein GANs: weight clipping (``wgan``, Arjovsky et al. 2017) and gradient penalty
+(``wgan_gp``, Gulrajani et al. 2017).
+
+Both train a critic (raw scores, no sigmoid) with the ``wasserstein`` loss, ``d_steps`` critic
+updates per generator update, and keep it roughly 1-Lipschitz in their own way:
+
+* ``wgan`` clips every critic parameter to ``[-clip, clip]`` after each critic step; RMSprop
+  lr 5e-5 for both nets (the paper's Algorithm 1: momentum-based optimizers were unstable).
+* ``wgan_gp`` adds ``gp_lambda * E[(||grad D(x_hat)||_2 - 1)^2]`` at random interpolates
+  ``x_hat = eps * real + (1 - eps) * fake`` (one ``eps`` per sample); Adam 1e-4, betas (0.5, 0.9).
+  The penalty is per sample, so the critic has no BatchNorm (``d_norm: layer`` or ``none``).
+
+Networks follow the data: DCGAN-style conv nets for images (:mod:`ganzoo.nets.dcgan`), MLPs for
+2-D points (:mod:`ganzoo.nets.mlp`; by default WGAN-GP's toy setup: 2-d noise, 3 x 512 ReLU in
+both nets, no normalisation). Logged scalars: ``loss_d``, ``loss_g``, ``wasserstein``
+(``-loss_d``, the critic's estimate of W(real, fake)) and, for ``wgan_gp``, ``gradient_penalty``
+(unweighted) and ``loss_gp`` (weighted, the term added to the critic's loss).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator, Literal
+
+import torch
+from pydantic import Field, field_validator
+
+from ..adversarial import AdversarialVariant
+from ..hookspecs import hookimpl
+from ..interfaces import Discriminator, StepContext, VariantOptions
+from ..nets.dcgan import DCGANDiscriminator, DCGANGenerator
+from ..nets.mlp import MLPDiscriminator, MLPGenerator, init_normal
+
+
+class _CriticOptions(VariantOptions):
+    """Options shared by both Wasserstein variants (no ``betas``/``loss`` choice where fixed)."""
+
+    z_dim: int | None = Field(None, gt=0, description="latent size; None: 100 for images, 2 for points")
+    loss: Literal["wasserstein"] = Field("wasserstein", description="fixed: the Wasserstein critic loss")
+    d_steps: int = Field(5, gt=0, description="critic updates per generator update")
+    # images (DCGAN-style nets)
+    ngf: int = Field(64, gt=0, description="generator width (images)")
+    ndf: int = Field(64, gt=0, description="critic width (images)")
+    init_std: float | None = Field(0.02, gt=0, description="N(0, std) init; None keeps PyTorch's default")
+    # 2-D points (MLP nets)
+    g_hidden: list[int] = Field([512, 512, 512], min_length=1, description="generator hidden sizes (points)")
+    d_hidden: list[int] = Field([512, 512, 512], min_length=1, description="critic hidden sizes (points)")
+    g_act: Literal["relu", "leaky_relu", "tanh", "elu"] = "relu"
+    d_act: Literal["relu", "leaky_relu", "tanh", "elu"] = "relu"
+    g_batchnorm: bool = Field(False, description="BatchNorm in the MLP generator (points)")
+
+
+class WGANOptions(_CriticOptions):
+    lr_g: float = Field(5e-5, gt=0, description="RMSprop learning rate of G")
+    lr_d: float = Field(5e-5, gt=0, description="RMSprop learning rate of the critic")
+    clip: float = Field(0.01, gt=0, description="critic parameters are clipped to [-clip, clip]")
+    d_norm: Literal["batch", "layer", "none"] = Field(
+        "batch", description="critic normalisation (images); the reference WGAN critic used BatchNorm")
+
+
+class WGANGPOptions(_CriticOptions):
+    lr_g: float = Field(1e-4, gt=0)
+    lr_d: float = Field(1e-4, gt=0)
+    betas: tuple[float, float] = Field((0.5, 0.9), description="Adam betas; (0.0, 0.9) is also common")
+    gp_lambda: float = Field(10.0, ge=0, description="weight of the gradient penalty")
+    d_norm: Literal["layer", "none"] = Field(
+        "layer", description="critic normalisation (images); BatchNorm would break the per-sample penalty")
+
+    @field_validator("d_norm", mode="before")
+    @classmethod
+    def _no_batchnorm(cls, v: Any) -> Any:
+        if v == "batch":
+            raise ValueError("the gradient penalty needs per-sample critic gradients, so the critic "
+                             "cannot use BatchNorm; use d_norm: layer or none")
+        return v
+
+
+def gradient_penalty(critic: torch.nn.Module, real: torch.Tensor, fake: torch.Tensor,
+                     labels: torch.Tensor | None = None,
+                     generator: torch.Generator | None = None) -> torch.Tensor:
+    """``E[(||grad_x D(x_hat)||_2 - 1)^2]`` at ``x_hat = eps real + (1 - eps) fake``, per-sample ``eps``.
+
+    Computed in fp32 with autocast off: fp16 input gradients underflow, and the penalty is a
+    second-order term whose graph is kept (``create_graph``) for the critic's backward pass.
+    """
+    real = real.detach().float()
+    fake = fake.detach().float()
+    eps = torch.rand((real.shape[0],) + (1,) * (real.dim() - 1), device=real.device, generator=generator)
+    x_hat = (eps * real + (1.0 - eps) * fake).requires_grad_(True)
+    with torch.autocast(device_type=real.device.type, enabled=True):
+        scores = critic(x_hat, labels)
+        (grad,) = torch.autograd.grad(scores.float().sum(), x_hat, create_graph=True)
+        norms = grad.flatten(1).norm(2, dim=1)
+        return ((norms - 1.0) ** 2).mean()
+
+
+class _WassersteinBase(AdversarialVariant):
+    """Network choice by data kind and the Wasserstein logging shared by both variants."""
+
+    supports = ("images", "points")
+    critic_norm: str
+
+    def z_size(self) -> int:
+        z = self.options.z_dim
+        if z is not None:
+            return z
+        return 2 if self.data_info.kind == "points" else 100
+
+    def build_networks(self):
+        o, info = self.options, self.data_info
+        z_dim = self.z_size()
+        if info.kind == "points":
+            G = MLPGenerator(z_dim, info.shape, o.g_hidden, o.g_act, o.g_batchnorm, output="linear")
+            D: Discriminator = MLPDiscriminator(info.shape, o.d_hidden, o.d_act)
+        else:
+            G = DCGANGenerator(z_dim, info.image_size, info.channels, o.ngf)
+            D = DCGANDiscriminator(info.image_size, info.channels, o.ndf, norm=o.d_norm)
+        if o.init_std is not None:
+            init_normal(G, o.init_std)
+            init_normal(D, o.init_std)
+        return G, D
+
+    def train_step(self, batches: Iterator[dict[str, torch.Tensor]], ctx: StepContext) -> dict[str, Any]:
+        logs = super().train_step(batches, ctx)
+        logs["wasserstein"] = -logs["loss_d"]
+        return logs
+
+
+class WGAN(_WassersteinBase):
+    """WGAN with weight clipping: RMSprop, clip after every critic step."""
+
+    Options = WGANOptions
+    options: WGANOptions
+
+    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        o = self.options
+        return {"G": torch.optim.RMSprop(self.G.parameters(), lr=o.lr_g),
+                "D": torch.optim.RMSprop(self.D.parameters(), lr=o.lr_d)}
+
+    @torch.no_grad()
+    def after_d_step(self) -> None:
+        c = self.options.clip
+        for p in self.D.parameters():
+            p.clamp_(-c, c)
+
+
+class WGANGP(_WassersteinBase):
+    """WGAN-GP: Adam and a gradient penalty at random interpolates."""
+
+    Options = WGANGPOptions
+    options: WGANGPOptions
+
+    def __init__(self, options: WGANGPOptions, data) -> None:
+        super().__init__(options, data)
+        self._last_gp: torch.Tensor | None = None
+
+    def d_penalty(self, real: torch.Tensor, fake: torch.Tensor,
+                  labels: torch.Tensor | None) -> dict[str, torch.Tensor]:
+        gp = gradient_penalty(self.D, real, fake, labels)
+        self._last_gp = gp.detach()
+        return {"loss_gp": self.options.gp_lambda * gp}
+
+    def train_step(self, batches: Iterator[dict[str, torch.Tensor]], ctx: StepContext) -> dict[str, Any]:
+        logs = super().train_step(batches, ctx)
+        if self._last_gp is not None:
+            logs["gradient_penalty"] = self._last_gp
+        return logs
+
+
+@hookimpl
+def register_variants(register) -> None:
+    register("wgan", WGAN)
+    register("wgan_gp", WGANGP)
