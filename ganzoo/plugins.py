@@ -58,6 +58,25 @@ class Entry:
     plugin: str
 
 
+def _version_tuple(text: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in text.strip().split("."))
+
+
+def api_compatible(requirement: str, provided: str) -> bool:
+    """Whether ``provided`` (e.g. "1.0") satisfies ``requirement`` (e.g. ">=1.0,<2")."""
+    have = _version_tuple(provided)
+    ops = {">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b, "==": lambda a, b: a == b,
+           "!=": lambda a, b: a != b, ">": lambda a, b: a > b, "<": lambda a, b: a < b}
+    for clause in requirement.split(","):
+        clause = clause.strip()
+        op = next((o for o in (">=", "<=", "==", "!=", ">", "<") if clause.startswith(o)), "==")
+        want = _version_tuple(clause[len(op):] if clause.startswith(op) else clause)
+        width = max(len(want), len(have))
+        if not ops[op](have + (0,) * (width - len(have)), want + (0,) * (width - len(want))):
+            return False
+    return True
+
+
 def suggest(name: str, choices: list[str] | tuple[str, ...]) -> str:
     """A ``" (did you mean 'x'?)"`` suffix, or an empty string when nothing is close."""
     close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
@@ -122,8 +141,29 @@ class Registry:
             self.register_module(module, info)
 
     def register_module(self, module: Any, info: PluginInfo) -> bool:
-        """Register an imported plugin module (used by the loader and by ``ganzoo.testing``)."""
+        """Register an imported plugin module (used by the loader and by ``ganzoo.testing``).
+
+        A module may declare ``GANZOO_API = ">=1.0,<2"``: the range of ganzoo plugin-API
+        versions it was written for; an incompatible plugin is skipped with a message.
+        """
+        from . import API_VERSION
+
         self.plugins[info.name] = info
+        wanted = getattr(module, "GANZOO_API", None)
+        if wanted is not None:
+            try:
+                ok = api_compatible(str(wanted), API_VERSION)
+            except ValueError:
+                ok, wanted = False, f"{wanted!r} (not a version range like '>=1.0,<2')"
+            if not ok:
+                info.status = "incompatible"
+                info.error = (f"needs ganzoo plugin API {wanted}, this ganzoo ({__import__('ganzoo').__version__}) "
+                              f"provides API {API_VERSION}; install a version of the plugin made for it")
+                text = f"ganzoo plugin '{info.name}' was skipped: it {info.error}"
+                if _strict():
+                    raise PluginError(text)
+                warnings.warn(text, PluginWarning, stacklevel=4)
+                return False
         try:
             self.pm.register(module, name=info.name)
         except ValueError as exc:  # already registered

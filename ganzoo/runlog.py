@@ -17,18 +17,18 @@ import numpy as np
 
 class RunLogger:
     def __init__(self, run_dir: Path, *, tensorboard: bool = True, jsonl: bool = True,
-                 start_step: int = 0) -> None:
+                 start_step: int = 0, resuming: bool = False) -> None:
         self.run_dir = Path(run_dir)
         self.tb = None
         self.tb_dir = self.run_dir / "tb"
         if tensorboard:
             from torch.utils.tensorboard import SummaryWriter
 
-            self.tb = SummaryWriter(str(self.tb_dir), purge_step=start_step + 1 if start_step else None)
+            self.tb = SummaryWriter(str(self.tb_dir), purge_step=start_step + 1 if resuming else None)
         self.jsonl_path = self.run_dir / "log.jsonl" if jsonl else None
         self._jsonl = None
         if self.jsonl_path is not None:
-            if start_step and self.jsonl_path.exists():
+            if resuming and self.jsonl_path.exists():
                 self._truncate_jsonl(start_step)
             self._jsonl = open(self.jsonl_path, "a", encoding="utf-8")
 

@@ -50,7 +50,8 @@ def tiny_config(variant: dict[str, Any], data: dict[str, Any], out_dir: str | Pa
 
 def check_variant(variant: dict[str, Any], data: dict[str, Any], tmp_path: str | Path, *,
                   steps: int = 3, batch_size: int = 8, n_samples: int = 4) -> dict[str, Any]:
-    """Train ``steps`` CPU steps, reload the checkpoint and sample; assert the basics hold.
+    """Train ``steps`` CPU steps, reload the checkpoint and sample (for "unpaired" data: translate
+    a few images both ways with ``variant.translate(images, "AtoB"|"BtoA")``); assert the basics hold.
 
     Returns what it saw (run folder, logged losses, samples) for further checks.
     """
@@ -60,7 +61,7 @@ def check_variant(variant: dict[str, Any], data: dict[str, Any], tmp_path: str |
 
     from .config import config_from_dict
     from .inference import load_run
-    from .trainer import train
+    from .trainer import take, train
 
     cfg = config_from_dict(tiny_config(variant, data, Path(tmp_path) / "runs", steps=steps,
                                        batch_size=batch_size))
@@ -79,6 +80,21 @@ def check_variant(variant: dict[str, Any], data: dict[str, Any], tmp_path: str |
     for k, v in trained.variant.state_dict().items():
         assert torch.equal(v, saved[k]), f"checkpoint round trip changed {k}"
     info = trained.info
+    if info.kind == "unpaired":  # translation models have no noise to sample from
+        from .plugins import get_registry
+
+        source = get_registry().get("datasets", trained.config.data.name)(trained.config.data)
+        batch = take(source.dataset("train"), n_samples)
+        out = {}
+        for direction, key in (("AtoB", "a"), ("BtoA", "b")):
+            images = batch[key]
+            out[direction] = trained.variant.translate(images, direction)
+            assert out[direction].shape == images.shape, \
+                f"{direction}: {tuple(out[direction].shape)} != {tuple(images.shape)}"
+            assert torch.isfinite(out[direction]).all()
+            assert out[direction].min() >= -1 and out[direction].max() <= 1, "images must lie in [-1, 1]"
+        return {"run_dir": result.run_dir, "losses": losses, "samples": out["AtoB"],
+                "translations": out, "trained": trained}
     labels = None
     if getattr(trained.variant, "conditional", False):
         labels = torch.arange(n_samples) % info.num_classes

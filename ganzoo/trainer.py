@@ -227,12 +227,17 @@ class _NoLogger:
     tb_dir = jsonl_path = None
 
     def scalars(self, *a, **k) -> None: ...
+    def flush(self) -> None: ...
     def image(self, *a, **k) -> None: ...
     def close(self) -> None: ...
 
 
-def train(cfg: RunConfig, *, run_dir: Path | None = None, resume: bool = False) -> TrainResult:
-    """Train ``cfg`` in a new run folder, or continue the run in ``run_dir`` when ``resume``."""
+def train(cfg: RunConfig, *, run_dir: Path | None = None, resume: bool | str = False) -> TrainResult:
+    """Train ``cfg`` in a new run folder, or continue the run in ``run_dir`` when ``resume``.
+
+    ``resume="auto"`` continues from the latest good checkpoint in ``run_dir`` if there is one
+    and otherwise starts from step 0 in that same folder (its partial logs are replaced).
+    """
     from tqdm import tqdm
 
     from . import distributed
@@ -272,10 +277,12 @@ def _train(cfg, run_dir, resume, device, dinfo, tqdm, make_loader, EMA) -> Train
     # Resume: the latest checkpoint that loads, checked against this run's variant and data.
     start, consumed, state = 0, 0, None
     if resume:
-        found = latest_good_checkpoint(run_dir)
-        if found is None:
-            raise CheckpointError(f"{run_dir}: no loadable checkpoint to resume from; start a new "
-                                  f"run with 'ganzoo run'")
+        remove_partial_writes(run_dir)
+    found = latest_good_checkpoint(run_dir) if resume else None
+    if resume and found is None and resume != "auto":
+        raise CheckpointError(f"{run_dir}: no loadable checkpoint to resume from; start a new "
+                              f"run with 'ganzoo run'")
+    if found is not None:
         ckpt_path, state = found
         restore_training_state(variant, schedulers, state, ckpt_path, cfg)
         if ema is not None and "ema" in state:
@@ -284,7 +291,7 @@ def _train(cfg, run_dir, resume, device, dinfo, tqdm, make_loader, EMA) -> Train
         if start >= cfg.train.steps:
             raise GanzooError(f"{run_dir} already finished {start} of {cfg.train.steps} steps; "
                               f"to train longer, resume with train.steps=N (N > {start})")
-    elif main:
+    elif main and not resume:
         run_dir = new_run_dir(cfg)
     run_dir = Path(run_dir) if run_dir is not None else None
     if main:
@@ -315,7 +322,8 @@ def _train(cfg, run_dir, resume, device, dinfo, tqdm, make_loader, EMA) -> Train
         heldout = {k: v.to(device) for k, v in take(source.dataset("test"), 1000).items()
                    if torch.is_tensor(v)}
 
-    logger = (RunLogger(run_dir, tensorboard=cfg.log.tensorboard, jsonl=cfg.log.jsonl, start_step=start)
+    logger = (RunLogger(run_dir, tensorboard=cfg.log.tensorboard, jsonl=cfg.log.jsonl, start_step=start,
+                        resuming=bool(resume))
               if main else _NoLogger())
     last_ckpt: Path | None = None
     grid_path: Path | None = None
@@ -323,7 +331,7 @@ def _train(cfg, run_dir, resume, device, dinfo, tqdm, make_loader, EMA) -> Train
     def averaged():
         return ema.swapped_in() if ema is not None else contextlib.nullcontext()
 
-    saved_step = start if resume else -1
+    saved_step = start if state is not None else -1
 
     def checkpoint(step: int) -> Path | None:
         nonlocal last_ckpt, saved_step
@@ -335,6 +343,7 @@ def _train(cfg, run_dir, resume, device, dinfo, tqdm, make_loader, EMA) -> Train
             rng = gathered
         if not main:
             return None
+        logger.flush()  # every logged step up to here is on disk before the checkpoint exists
         path = save_checkpoint(training_state(variant, schedulers, scaler, cfg, step, batches.consumed,
                                               rng, ema), checkpoint_path(run_dir, step))
         prune_checkpoints(run_dir, cfg.checkpoint.keep, protect={path})
@@ -420,6 +429,14 @@ def _stop_agreed(requested: bool, dinfo) -> bool:
     flag = torch.tensor([1 if requested else 0])
     torch.distributed.all_reduce(flag)
     return bool(flag.item())
+
+
+def remove_partial_writes(run_dir: Path) -> None:
+    """Delete temporary files left by a process killed while writing a checkpoint."""
+    from .checkpoint import checkpoint_dir
+
+    for tmp in checkpoint_dir(run_dir).glob(".*.tmp"):
+        tmp.unlink(missing_ok=True)
 
 
 def latest_checkpoint_or_none(run_dir: Path) -> Path | None:

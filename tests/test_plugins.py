@@ -147,3 +147,14 @@ def test_help_imports_no_torch_and_no_plugin():
             "print(bad)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_plugin_needing_another_api_version_is_skipped_with_the_version(site):
+    make_distribution(site, "ganzoo-future", "ganzoo_test_future", 'GANZOO_API = ">=2.0"\n' + GOOD)
+    make_distribution(site, "ganzoo-current", "ganzoo_test_current", 'GANZOO_API = ">=1.0,<2"\n'
+                      + GOOD.replace('"tiny_gan"', '"tiny_gan_current"'))
+    with pytest.warns(PluginWarning, match=r"'ganzoo_test_future' was skipped: it needs ganzoo plugin API >=2.0.*provides API 1.0"):
+        reg = get_registry()
+    assert reg.plugins["ganzoo_test_future"].status == "incompatible"
+    assert "tiny_gan" not in reg.names("variants")
+    assert "tiny_gan_current" in reg.names("variants")

@@ -12,6 +12,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                    "(values are YAML), e.g. train.steps=200 variant.lr_g=1e-4.")
     p.add_argument("config", help="run config (zoo_configs/*.yaml)")
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE")
+    p.add_argument("--resume", choices=["auto", "never"], default="never",
+                   help="auto: if the run folder (out_dir/name) already has a good checkpoint, "
+                        "continue from it (corrupt ones are skipped with a warning); "
+                        "never (default): always start a new run folder")
     p.set_defaults(func=run)
 
 
@@ -36,5 +40,14 @@ def run(args: argparse.Namespace) -> int:
     from ..config import load_config
     from ..trainer import train
 
+    from pathlib import Path
+
+    from ..checkpoint import latest_good_checkpoint
+
     cfg = load_config(args.config, args.overrides)
+    run_dir = Path(cfg.run.out_dir) / cfg.run.name
+    if args.resume == "auto" and run_dir.is_dir():
+        if latest_good_checkpoint(run_dir) is not None:
+            print(f"resuming {run_dir}", file=sys.stderr)
+        return report(train(cfg, run_dir=run_dir, resume="auto"))
     return report(train(cfg))

@@ -7,33 +7,28 @@ Items are dicts (``{"x"}``, ``{"x", "y"}`` or ``{"a", "b"}``) of float32 ``(C, H
   generator per item seeded with ``seeds[i]`` (the loader's per-item seeds);
 * ``__getitems__(indices)``: the same with seeds from ``(self.seed, self.epoch, index)``.
 
-Both return a :class:`BatchItems`: a plain list of item dicts (so torch's default collation
-works) that also carries the batch already collated, which :func:`collate` hands on without
-stacking again. Images are put into one preallocated batch tensor (in shared memory inside a
-worker, as torch's own collation does) and converted to [-1, 1] once per batch.
+Both return a :class:`~ganzoo.data.batched.CollatedBatch`: a sequence of item dicts (so torch's
+default collation works) that also carries the batch already collated, which
+:func:`ganzoo.data.batched.collate` hands on without stacking again. Images are put into one
+preallocated batch tensor (in shared memory inside a worker, as torch's own collation does) and
+converted to [-1, 1] once per batch.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Iterator, Sequence
 
 import torch
 from torch.utils.data import Dataset
 
 from ..errors import DataError
+from .batched import CollatedBatch
 from .images import BadImage, decode
 from .transforms import Pipeline, item_seed, pil_to_tensor
-
-
-class BatchItems(list):
-    """A list of item dicts that also carries them collated as ``batch`` (a dict of tensors)."""
-
-    def __init__(self, items: Sequence[dict], batch: dict[str, torch.Tensor]) -> None:
-        super().__init__(items)
-        self.batch = batch
 
 
 def new_batch(shape: Sequence[int], dtype: torch.dtype) -> torch.Tensor:
@@ -46,11 +41,24 @@ def new_batch(shape: Sequence[int], dtype: torch.dtype) -> torch.Tensor:
     return torch.empty(*shape, dtype=dtype)
 
 
-def collate(items: Any) -> dict[str, torch.Tensor]:
-    """Collate a list of item dicts; a :class:`BatchItems` is already collated."""
-    if isinstance(items, BatchItems):
-        return items.batch
-    return torch.utils.data.default_collate(list(items))
+@contextlib.contextmanager
+def one_thread() -> Iterator[None]:
+    """Run per-item work on one thread in the main process.
+
+    DataLoader workers already run single-threaded; in the main process (``num_workers=0``)
+    torch would spread small per-image ops and the batch conversion over its OpenMP threads,
+    whose spin-waiting about doubled the CPU time per image in our measurements for no speed-up.
+    Results do not depend on the thread count.
+    """
+    n = torch.get_num_threads()
+    if n == 1 or torch.utils.data.get_worker_info() is not None:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(n)
 
 
 def assemble(images: Sequence[torch.Tensor]) -> torch.Tensor:
@@ -60,13 +68,8 @@ def assemble(images: Sequence[torch.Tensor]) -> torch.Tensor:
     for i, img in enumerate(images):
         out[i].copy_(img)  # casts and un-permutes (HWC views) in one pass
     if all(img.dtype == torch.uint8 for img in images):
-        return out.mul_(1.0 / 127.5).sub_(1.0)
-    return out.mul_(1.0 / 127.5).sub_(1.0).clamp_(-1.0, 1.0)
-
-
-def _split(batch: dict[str, torch.Tensor]) -> BatchItems:
-    n = len(next(iter(batch.values())))
-    return BatchItems([{k: v[i] for k, v in batch.items()} for i in range(n)], batch)
+        return out.div_(127.5).sub_(1.0)
+    return out.div_(127.5).sub_(1.0).clamp_(-1.0, 1.0)
 
 
 class ImageItems(Dataset):
@@ -98,14 +101,15 @@ class ImageItems(Dataset):
     def _generator(self, seed: int) -> torch.Generator | None:
         return torch.Generator().manual_seed(seed) if self.pipeline.random else None
 
-    def get_seeded(self, indices: Sequence[int], seeds: Sequence[int]) -> BatchItems:
-        loaded = [self.load_used(int(i), self._generator(s)) for i, s in zip(indices, seeds)]
-        batch = {"x": assemble([img for img, _ in loaded])}
+    def get_seeded(self, indices: Sequence[int], seeds: Sequence[int]) -> CollatedBatch:
+        with one_thread():
+            loaded = [self.load_used(int(i), self._generator(s)) for i, s in zip(indices, seeds)]
+            batch = {"x": assemble([img for img, _ in loaded])}
         if self.labels is not None:
             batch["y"] = self.labels[torch.as_tensor([u for _, u in loaded], dtype=torch.long)]
-        return _split(batch)
+        return CollatedBatch(batch)
 
-    def __getitems__(self, indices: Sequence[int]) -> BatchItems:
+    def __getitems__(self, indices: Sequence[int]) -> CollatedBatch:
         return self.get_seeded(indices, [item_seed(self.seed, self.epoch, int(i)) for i in indices])
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
@@ -134,7 +138,7 @@ class ArrayImages(ImageItems):
         self.pre_applied = False
         n = images.shape[0]
         out_c, out_h, out_w = self.fixed.out_shape(src)
-        if len(self.fixed) and n * out_c * out_h * out_w <= budget:
+        if len(self.fixed) and n * out_c * out_h * out_w * images.element_size() <= budget:
             try:
                 chunks = [self._fixed(images[i:i + 1024]) for i in range(0, n, 1024)]
             except ValueError as exc:
@@ -159,20 +163,20 @@ class ArrayImages(ImageItems):
         except ValueError as exc:
             raise DataError(f"cannot transform item {index}: {exc}") from None
 
-    def get_seeded(self, indices: Sequence[int], seeds: Sequence[int]) -> BatchItems:
+    def get_seeded(self, indices: Sequence[int], seeds: Sequence[int]) -> CollatedBatch:
         if len(self.rest) or not self.pre_applied and len(self.fixed):
             return super().get_seeded(indices, seeds)
         idx = torch.as_tensor(list(indices), dtype=torch.long)
         gathered = self.images.index_select(0, idx)
         out = new_batch(gathered.shape, torch.float32)
         if gathered.dtype == torch.uint8:
-            torch.mul(gathered, 1.0 / 127.5, out=out).sub_(1.0)
+            torch.div(gathered, 127.5, out=out).sub_(1.0)
         else:
-            torch.mul(gathered, 1.0 / 127.5, out=out).sub_(1.0).clamp_(-1.0, 1.0)
+            torch.div(gathered, 127.5, out=out).sub_(1.0).clamp_(-1.0, 1.0)
         batch = {"x": out}
         if self.labels is not None:
             batch["y"] = self.labels.index_select(0, idx)
-        return _split(batch)
+        return CollatedBatch(batch)
 
 
 class FileImages(ImageItems):
@@ -257,16 +261,17 @@ class UnpairedImages(Dataset):
     def __len__(self) -> int:
         return max(len(self.a), len(self.b))
 
-    def get_seeded(self, indices: Sequence[int], seeds: Sequence[int]) -> BatchItems:
+    def get_seeded(self, indices: Sequence[int], seeds: Sequence[int]) -> CollatedBatch:
         xa, xb = [], []
-        for i, s in zip(indices, seeds):
-            g = torch.Generator().manual_seed(s)
-            j = int(torch.randint(0, len(self.b), (1,), generator=g))
-            xa.append(self.a.load_one(int(i) % len(self.a), g))
-            xb.append(self.b.load_one(j, g))
-        return _split({"a": assemble(xa), "b": assemble(xb)})
+        with one_thread():
+            for i, s in zip(indices, seeds):
+                g = torch.Generator().manual_seed(s)
+                j = int(torch.randint(0, len(self.b), (1,), generator=g))
+                xa.append(self.a.load_one(int(i) % len(self.a), g))
+                xb.append(self.b.load_one(j, g))
+            return CollatedBatch({"a": assemble(xa), "b": assemble(xb)})
 
-    def __getitems__(self, indices: Sequence[int]) -> BatchItems:
+    def __getitems__(self, indices: Sequence[int]) -> CollatedBatch:
         return self.get_seeded(indices, [item_seed(self.seed, self.epoch, int(i)) for i in indices])
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:

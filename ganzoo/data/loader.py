@@ -17,7 +17,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from ..errors import DataError
-from .datasets import collate
+from .batched import collate
 from .transforms import item_seed
 
 

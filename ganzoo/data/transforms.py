@@ -43,8 +43,8 @@ def item_generator(seed: int, epoch: int = 0, index: int = 0) -> torch.Generator
 def to_signed_unit(x: torch.Tensor) -> torch.Tensor:
     """uint8 (or float in 0..255) images to float32 in [-1, 1]."""
     if x.dtype == torch.uint8:
-        return x.to(torch.float32).mul_(1.0 / 127.5).sub_(1.0)
-    return x.to(torch.float32).mul(1.0 / 127.5).sub_(1.0).clamp_(-1.0, 1.0)
+        return x.to(torch.float32).div_(127.5).sub_(1.0)
+    return x.to(torch.float32).div(127.5).sub_(1.0).clamp_(-1.0, 1.0)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -370,13 +370,11 @@ class Pipeline:
         self.ops = list(ops)
         # ops[:pil_count] run on Pillow images, the rest on tensors
         self.pil_count = next((i for i, op in enumerate(self.ops) if not op.has_pil), len(self.ops))
+        #: True when some op draws from the item's generator
+        self.random = any(op.random for op in self.ops)
 
     def __len__(self) -> int:
         return len(self.ops)
-
-    @property
-    def random(self) -> bool:
-        return any(op.random for op in self.ops)
 
     def out_shape(self, shape: Shape) -> Shape:
         for op in self.ops:
@@ -395,8 +393,11 @@ class Pipeline:
 
     def draft_size(self) -> tuple[int, int] | None:
         """(width, height) the JPEG decoder may shrink to (DCT scaling) without changing the
-        output size: when the first geometric op is a resize. Pillow's draft keeps each side at
-        least as large as asked, so a shorter-side resize to s asks for (s, s)."""
+        output size: when the first geometric op is a resize and the output size is fixed (a
+        shrunk image can round one side differently). Pillow's draft keeps each side at least as
+        large as asked, so a shorter-side resize to s asks for (s, s)."""
+        if self.out_shape((3, None, None))[1] is None:
+            return None
         for op in self.ops:
             if isinstance(op, (Grayscale, RGB)):
                 continue

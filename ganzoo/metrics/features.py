@@ -111,6 +111,8 @@ class InceptionExtractor(FeatureExtractor):
         self.net, self.weights_hash = load_inception(weights, output_dims=(dims,), download=download,
                                                      progress=progress)
         self.net.to(self.device)
+        if self.device.type == "cpu":
+            self.net.use_channels_last()
         self.dims = int(dims)
         self.name = "inception"
         self.resize = RESIZE_MODE

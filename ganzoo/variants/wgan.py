@@ -86,7 +86,7 @@ def gradient_penalty(critic: torch.nn.Module, real: torch.Tensor, fake: torch.Te
     fake = fake.detach().float()
     eps = torch.rand((real.shape[0],) + (1,) * (real.dim() - 1), device=real.device, generator=generator)
     x_hat = (eps * real + (1.0 - eps) * fake).requires_grad_(True)
-    with torch.autocast(device_type=real.device.type, enabled=True):
+    with torch.autocast(device_type=real.device.type, enabled=False):
         scores = critic(x_hat, labels)
         (grad,) = torch.autograd.grad(scores.float().sum(), x_hat, create_graph=True)
         norms = grad.flatten(1).norm(2, dim=1)

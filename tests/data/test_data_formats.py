@@ -73,7 +73,7 @@ def test_mixed_sizes_need_image_size(tmp_path, make):
     with pytest.raises(DataError, match=r"b\.png.*image_size"):
         ds[1]
     ds = _source("image_folder", root=str(tmp_path / "m"), image_size=8).dataset()
-    assert ds.__getitems__([0, 1]).batch["x"].shape == (2, 3, 8, 8)
+    assert ds.__getitems__([0, 1]).collated["x"].shape == (2, 3, 8, 8)
 
 
 def test_missing_and_empty_folders_say_what_to_do(tmp_path):
@@ -111,7 +111,7 @@ def test_truncated_jpeg_is_caught_when_decoded_and_skipped(tmp_path, make):
     ds = _source("image_folder", root=str(tmp_path / "t"), skip_bad=True).dataset()
     assert len(ds) == 3 and ds.skipped == 0
     with pytest.warns(UserWarning, match=r"b\.jpg"):
-        batch = ds.__getitems__([0, 1, 2]).batch["x"]
+        batch = ds.__getitems__([0, 1, 2]).collated["x"]
     assert ds.skipped == 1
     assert torch.equal(batch[1], batch[2])  # item 1 was replaced by the next readable image
 
@@ -123,7 +123,7 @@ def test_class_folder_labels_from_sorted_names(tmp_path, make):
     info = src.info()
     assert info.num_classes == 3 and info.class_names == ("ant", "moose", "zebra")
     ds = src.dataset()
-    batch = ds.__getitems__(list(range(6))).batch
+    batch = ds.__getitems__(list(range(6))).collated
     assert batch["y"].tolist() == [0, 0, 0, 1, 2, 2] and batch["y"].dtype == torch.int64
     assert _source("class_folder", root=str(tmp_path / "cf"), limit=4).dataset().__len__() == 4
 
@@ -134,7 +134,7 @@ def test_class_folder_skip_bad_keeps_labels_aligned(tmp_path, make):
     (tmp_path / "cf" / "a" / "x.png").write_bytes(b"garbage")
     ds = _source("class_folder", root=str(tmp_path / "cf"), skip_bad=True).dataset()
     assert len(ds) == 3 and ds.skipped == 1
-    assert ds.__getitems__([0, 1, 2]).batch["y"].tolist() == [0, 1, 1]
+    assert ds.__getitems__([0, 1, 2]).collated["y"].tolist() == [0, 1, 1]
 
 
 def test_unpaired_folders(tmp_path, make):
@@ -147,7 +147,7 @@ def test_unpaired_folders(tmp_path, make):
     assert info.kind == "unpaired" and info.shape == (3, 16, 16) and info.extras["sizes"] == (5, 3)
     ds = src.dataset("train")
     assert len(ds) == 5
-    batch = ds.__getitems__(list(range(5))).batch
+    batch = ds.__getitems__(list(range(5))).collated
     assert set(batch) == {"a", "b"} and batch["a"].shape == batch["b"].shape == (5, 3, 16, 16)
     # domain A is red, domain B blue: the a/b assignment is right
     assert (batch["a"][:, 0].mean() > 0.5) and (batch["b"][:, 2].mean() > 0.5)
@@ -157,8 +157,11 @@ def test_unpaired_folders(tmp_path, make):
     assert torch.equal(ds[0]["a"], a_only[0]["x"])
     assert len(src.dataset("test")) == 2
     # b is drawn from the item's seed: same seed -> same pairing, another seed -> another
-    b_idx = [ds.get_seeded(list(range(5)), [s * 7 + i for i in range(5)]).batch["b"] for s in (1, 1)]
-    assert torch.equal(b_idx[0], b_idx[1])
+    b_of = [ds.get_seeded(list(range(5)), [s * 7 + i for i in range(5)]).collated["b"] for s in (1, 1, 2)]
+    assert torch.equal(b_of[0], b_of[1]) and not torch.equal(b_of[0], b_of[2])
+    b_only = _source("image_folder", root=str(tmp_path / "set" / "trainB"), image_size=16).dataset()
+    b_images = b_only.__getitems__([0, 1, 2]).collated["x"]
+    assert all(any(torch.equal(b, ref) for ref in b_images) for b in b_of[2])  # each b is an image of B
 
 
 def test_mnist_and_fashion_mnist(tmp_path, make):
@@ -176,7 +179,7 @@ def test_mnist_and_fashion_mnist(tmp_path, make):
     assert info.shape == (1, 28, 28) and info.num_classes == 10
     train, test = src.dataset("train"), src.dataset("test")
     assert len(train) == 15 and len(test) == 4
-    batch = test.__getitems__([0, 1, 2, 3]).batch
+    batch = test.__getitems__([0, 1, 2, 3]).collated
     assert np.array_equal(_u8(batch["x"][:, 0]), files["t10k-images-idx3-ubyte.gz"][0])
     assert batch["y"].tolist() == files["t10k-labels-idx1-ubyte.gz"][0].tolist()
     fm = _source("fashion_mnist", root=str(tmp_path / "fashion"), image_size=32, channels=3, limit=5)
@@ -207,10 +210,10 @@ def test_cifar10_and_cifar100(tmp_path, make):
     c100 = _source("cifar100", root=str(tmp_path / "cifar100"))
     _, batches100 = make.cifar_tar("cifar100", 4, seed=1)
     assert c100.info().num_classes == 100 and c100.info().class_names[7] == "fine7"
-    assert c100.dataset("test").__getitems__([0, 1, 2, 3]).batch["y"].tolist() == batches100["test"][b"fine_labels"]
+    assert c100.dataset("test").__getitems__([0, 1, 2, 3]).collated["y"].tolist() == batches100["test"][b"fine_labels"]
     coarse = _source("cifar100", root=str(tmp_path / "cifar100"), label="coarse")
     assert coarse.info().num_classes == 20
-    assert coarse.dataset("train").__getitems__([0, 1, 2, 3]).batch["y"].tolist() == \
+    assert coarse.dataset("train").__getitems__([0, 1, 2, 3]).collated["y"].tolist() == \
         batches100["train"][b"coarse_labels"]
 
 
@@ -238,8 +241,9 @@ def test_npz_uint8_layouts(tmp_path, layout):
     info = src.info()
     chw = {"NHWC": (3, 10, 12), "NCHW": (3, 10, 12), "NHW": (1, 10, 12)}[layout]
     assert info.shape == chw and info.num_classes == int(labels.max()) + 1
-    batch = src.dataset().__getitems__([2, 5]).batch
-    as_nchw = {"NHWC": arr.transpose(0, 3, 1, 2), "NCHW": arr, "NHW": arr[:, None]}[layout]
+    batch = src.dataset().__getitems__([2, 5]).collated
+    as_nchw = {"NHWC": lambda a: a.transpose(0, 3, 1, 2), "NCHW": lambda a: a,
+               "NHW": lambda a: a[:, None]}[layout](arr)
     assert np.array_equal(_u8(batch["x"]), as_nchw[[2, 5]])
     assert batch["y"].tolist() == labels[[2, 5]].tolist()
 
@@ -250,7 +254,7 @@ def test_npz_float_ranges(tmp_path):
     np.savez(tmp_path / "f.npz", x=unit)
     with pytest.raises(DataError, match="data.range"):
         _source("npz", root=str(tmp_path / "f.npz")).dataset()
-    x = _source("npz", root=str(tmp_path / "f.npz"), range=(0, 1)).dataset().__getitems__([0, 1, 2, 3]).batch["x"]
+    x = _source("npz", root=str(tmp_path / "f.npz"), range=(0, 1)).dataset().__getitems__([0, 1, 2, 3]).collated["x"]
     assert torch.allclose(x, torch.from_numpy(unit.transpose(0, 3, 1, 2)) * 2 - 1, atol=1e-5)
     signed = unit * 2 - 1
     np.savez(tmp_path / "s.npz", x=signed)
@@ -272,3 +276,31 @@ def test_options_are_validated():
         cls.Options(name="image_folder", channels=2)
     with pytest.raises(ValidationError):
         cls.Options(name="image_folder", limti=3)
+
+
+def test_jpeg_draft_decodes_smaller_and_stays_close(tmp_path, make):
+    from ganzoo.data.images import decode
+
+    make.write_images(tmp_path / "big", ["a.jpg"], size=(256, 200))
+    path = tmp_path / "big" / "a.jpg"
+    assert decode(path, "RGB", (64, 64)).size == (128, 100)  # 1/2 scale keeps both sides >= 64
+    assert decode(path, "RGB", None).size == (256, 200)
+    fast = _source("image_folder", root=str(tmp_path / "big"), image_size=64).dataset()[0]["x"]
+    exact = _source("image_folder", root=str(tmp_path / "big"), image_size=64, jpeg_draft=False).dataset()[0]["x"]
+    assert fast.shape == exact.shape == (3, 64, 64)
+    assert (fast - exact).abs().mean() < 0.1  # random pixels: the worst case for DCT scaling
+
+
+def test_arrays_give_the_same_items_with_or_without_precomputing():
+    from ganzoo.data.datasets import ArrayImages
+    from ganzoo.data.transforms import build_transforms
+
+    images = torch.randint(0, 256, (10, 1, 28, 28), dtype=torch.uint8)
+    pipe = build_transforms([{"hflip": 0.5}], image_size=20, channels=3)
+    pre = ArrayImages(images, None, build_transforms(None, image_size=20, channels=3))
+    lazy = ArrayImages(images, None, build_transforms(None, image_size=20, channels=3), budget=0)
+    assert pre.pre_applied and not lazy.pre_applied
+    idx = list(range(10))
+    assert torch.equal(pre.__getitems__(idx).collated["x"], lazy.__getitems__(idx).collated["x"])
+    flipped = ArrayImages(images, None, pipe)
+    assert flipped.__getitems__(idx).collated["x"].shape == (10, 3, 20, 20)

@@ -69,8 +69,8 @@ def _images(n, seed, size=12):
 def test_inception_fid_equals_the_fid_command_on_saved_pngs(inception_weights, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("GANZOO_INCEPTION_WEIGHTS", str(inception_weights))
     info = DataInfo(name="noise", kind="images", shape=(3, 12, 12))
-    fake, real = _images(24, 0) * 0.5 + 0.3, _images(21, 1)
-    (rec,) = evaluate(fake, real, info, ["fid"], dims=64, batch_size=10)
+    fake, real = _images(12, 0) * 0.5 + 0.3, _images(11, 1)
+    (rec,) = evaluate(fake, real, info, ["fid"], dims=64, batch_size=5)
     assert rec["value"] > 1e-3
     p = rec["protocol"]
     assert p["extractor"] == "inception" and p["feature_dims"] == 64
@@ -82,32 +82,32 @@ def test_inception_fid_equals_the_fid_command_on_saved_pngs(inception_weights, t
         for i, img in enumerate(u8):
             Image.fromarray(img.permute(1, 2, 0).numpy()).save(tmp_path / name / f"{i:03d}.png")
     assert fid_main([str(tmp_path / "fake"), str(tmp_path / "real"), "--dims", "64", "--device", "cpu",
-                     "--num-workers", "0", "--batch-size", "10", "--no-progress"]) == 0
+                     "--num-workers", "0", "--batch-size", "5", "--no-progress"]) == 0
     assert rec["value"] == pytest.approx(float(capsys.readouterr().out.split()[-1]), rel=1e-9)
 
 
 def test_real_statistics_are_cached_by_key_and_samples(inception_weights, tmp_path, monkeypatch):
     monkeypatch.setenv("GANZOO_INCEPTION_WEIGHTS", str(inception_weights))
     info = DataInfo(name="noise", kind="images", shape=(3, 12, 12))
-    fake, real = _images(20, 2), _images(18, 3)
+    fake, real = _images(10, 2), _images(9, 3)
     cache = tmp_path / "stats"
     evaluate_module._MEMORY.clear()
     first = evaluate(fake, real, info, ["fid", "kid"], dims=64, real_stats_cache=cache,
-                     metric_options={"kid": {"subsets": 3, "subset_size": 10}})
-    assert "computed from 18" in first[0]["protocol"]["real_source"]
-    files = list(cache.glob("real-noise-inception-18-*.npz"))
+                     metric_options={"kid": {"subsets": 3, "subset_size": 8}})
+    assert "computed from 9" in first[0]["protocol"]["real_source"]
+    files = list(cache.glob("real-noise-inception-9-*.npz"))
     assert len(files) == 1
     evaluate_module._MEMORY.clear()
     second = evaluate(fake, real, info, ["fid", "kid"], dims=64, real_stats_cache=cache,
-                      metric_options={"kid": {"subsets": 3, "subset_size": 10}})
+                      metric_options={"kid": {"subsets": 3, "subset_size": 8}})
     assert second[0]["protocol"]["real_source"] == f"cache:{files[0]}"
     assert [r["value"] for r in second] == [r["value"] for r in first]
     third = evaluate(fake, real, info, ["fid"], dims=64, real_stats_cache=cache)
     assert third[0]["protocol"]["real_source"].startswith("memory cache")
     # other real samples with the same count are not mistaken for the cached ones
     evaluate_module._MEMORY.clear()
-    other = evaluate(fake, _images(18, 4), info, ["fid"], dims=64, real_stats_cache=cache)
-    assert "computed from 18" in other[0]["protocol"]["real_source"]
+    other = evaluate(fake, _images(9, 4), info, ["fid"], dims=64, real_stats_cache=cache)
+    assert "computed from 9" in other[0]["protocol"]["real_source"]
     assert other[0]["value"] != first[0]["value"]
     # a pytorch-fid statistics file as the real side (no real samples)
     s = stats_from_features(np.random.default_rng(0).standard_normal((100, 64)))

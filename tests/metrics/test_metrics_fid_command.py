@@ -48,15 +48,15 @@ def _expected_fid(weights, folders) -> float:
 
 @pytest.fixture
 def folders(tmp_path):
-    a = _write_folder(tmp_path / "a", 27, 0)
-    b = _write_folder(tmp_path / "b", 23, 1, size=(16, 16), mode="L", ext="PNG")  # uppercase extension
+    a = _write_folder(tmp_path / "a", 14, 0)
+    b = _write_folder(tmp_path / "b", 11, 1, size=(16, 16), mode="L", ext="PNG")  # uppercase extension
     return a, b
 
 
 def test_fid_command_matches_an_independent_computation(folders, inception_weights, capsys):
     a, b = folders
     rc = fid_main([str(a), str(b), "--weights", str(inception_weights), "--dims", "64", "--device", "cpu",
-                   "--num-workers", "0", "--batch-size", "10", "--no-progress"])
+                   "--num-workers", "0", "--batch-size", "4", "--no-progress"])
     assert rc == 0
     out = capsys.readouterr().out.strip()
     assert out.startswith("FID: ")
@@ -78,7 +78,7 @@ def test_save_stats_then_compare_with_the_npz_and_json_record(folders, inception
     record = json.loads(capsys.readouterr().out)
     assert record["metric"] == "fid" and record["value"] == pytest.approx(direct, rel=1e-12)
     proto = record["protocol"]
-    assert proto["n_fake"] == 27 and proto["n_real"] == 23 and proto["feature_dims"] == 64
+    assert proto["n_fake"] == 14 and proto["n_real"] == 11 and proto["feature_dims"] == 64
     assert proto["extractor_weights_sha256"] is not None and "align_corners=False" in proto["resize"]
     assert proto["ganzoo_version"]
     # identical inputs: zero

@@ -177,3 +177,15 @@ def test_logits_are_pool3_times_fc_weight_without_bias():
     torch.testing.assert_close(pool3, feat)
     torch.testing.assert_close(logits, pool3 @ net.fc.weight.T)
     assert logits.shape == (2, 1008)
+
+
+def test_channels_last_layout_gives_the_same_features():
+    torch.manual_seed(0)
+    net = FIDInceptionV3(output_dims=(64, 2048))
+    x = torch.rand(2, 3, 40, 40)
+    with torch.inference_mode():
+        ref = net(x)
+        got = net.use_channels_last()(x)
+    for a, b in zip(ref, got):
+        torch.testing.assert_close(b, a, rtol=1e-5, atol=1e-6)
+    assert net.state_dict().keys() == FIDInceptionV3().state_dict().keys()

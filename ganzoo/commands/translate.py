@@ -1,0 +1,170 @@
+"""``ganzoo translate RUN_DIR INPUT -o OUTPUT``: translate images with a trained CycleGAN.
+
+INPUT is an image file (OUTPUT: a file, or a folder to write it into under the same name) or a
+folder of images (OUTPUT: a folder; every image keeps its file name). ``--weights FILE`` uses a raw
+generator state dict instead of a run, e.g. the authors' ``latest_net_G_A.pth``.
+
+Sizes: by default every image is resized (bicubic) to the model's square training size
+(``--size`` to change it; 256 with ``--weights``) and written at that size, as the reference's
+test script does. With ``--keep-size`` each image is translated at its own size instead (the
+ResNet generator is fully convolutional), after rounding each side to the nearest multiple of 4
+(at least 8), as the reference does without preprocessing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("translate", help="translate images with a trained CycleGAN (A to B or B to A)",
+                       description=__doc__.split("\n\n", 1)[1].strip(),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("run_dir", nargs="?", default=None,
+                   help="a cyclegan run folder (its latest good checkpoint); leave out with --weights")
+    p.add_argument("input", help="an image file or a folder of images")
+    p.add_argument("-o", "--output", required=True, help="output file, or folder for a folder INPUT")
+    p.add_argument("--direction", choices=("AtoB", "BtoA"), default="AtoB",
+                   help="AtoB uses G_A, BtoA uses G_B (default AtoB; ignored with --weights)")
+    p.add_argument("--checkpoint", default=None, help="a specific checkpoint file of the run")
+    p.add_argument("--weights", default=None,
+                   help="a raw ResNet generator state dict (e.g. latest_net_G_A.pth) instead of a run")
+    p.add_argument("--ngf", type=int, default=None, help="with --weights: generator width (default: read "
+                                                         "from the file)")
+    p.add_argument("--n-blocks", type=int, default=None, help="with --weights: residual blocks (default: "
+                                                              "read from the file)")
+    p.add_argument("--size", type=int, default=None,
+                   help="resize inputs to SIZE x SIZE (default: the run's image size; 256 with --weights)")
+    p.add_argument("--keep-size", action="store_true",
+                   help="translate at each image's own size (sides rounded to multiples of 4)")
+    p.add_argument("--device", default="cpu")
+    p.set_defaults(func=run)
+
+
+def _load_model(args: argparse.Namespace):
+    """(translate function, channels, default size, description) for a run or a weights file."""
+    from pathlib import Path
+
+    import torch
+
+    from ..errors import GanzooError
+
+    if args.weights is not None:
+        if args.run_dir is not None:
+            raise GanzooError("give either RUN_DIR or --weights FILE, not both")
+        from ..nets.cyclegan import generator_from_state_dict
+        from ..trainer import resolve_device
+
+        path = Path(args.weights)
+        if not path.is_file():
+            raise GanzooError(f"--weights {path}: file not found")
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:  # unpickling refused, truncated or not a torch file
+            reason = " ".join(str(exc).split())[:200]
+            raise GanzooError(f"--weights {path}: cannot load it as a state dict ({type(exc).__name__}: "
+                              f"{reason})") from None
+        if isinstance(state, dict) and state.get("format") == "ganzoo-checkpoint":
+            raise GanzooError(f"--weights {path} is a ganzoo checkpoint; use 'ganzoo translate RUN_DIR' "
+                              f"or --checkpoint {path} with its run folder")
+        try:
+            net = generator_from_state_dict(state, args.ngf, args.n_blocks)
+        except ValueError as exc:
+            raise GanzooError(f"--weights {path}: {exc}; set --ngf/--n-blocks to the file's") from None
+        net = net.to(resolve_device(args.device)).eval()
+
+        @torch.no_grad()
+        def apply(images: torch.Tensor) -> torch.Tensor:
+            from ..variants.cyclegan import check_translatable
+
+            check_translatable(images.shape)
+            return net(images.to(next(net.parameters()).device))
+
+        return apply, net.in_channels, 256, f"{path} (ngf={net.ngf}, n_blocks={net.n_blocks})"
+
+    if args.run_dir is None:
+        raise GanzooError("give a run folder (RUN_DIR) or --weights FILE")
+    from ..inference import load_run
+
+    trained = load_run(args.run_dir, args.checkpoint, args.device)
+    variant = trained.variant
+    if not callable(getattr(variant, "translate", None)):
+        raise GanzooError(f"{args.run_dir}: variant '{trained.config.variant.name}' does not translate "
+                          f"images; 'ganzoo translate' needs a cyclegan run (use 'ganzoo sample')")
+
+    def apply(images: torch.Tensor) -> torch.Tensor:
+        return variant.translate(images, args.direction)
+
+    return apply, trained.info.channels, trained.info.image_size, \
+        f"{trained.checkpoint} (step {trained.step}, {args.direction})"
+
+
+def _pairs(src, dst) -> list[tuple]:
+    """(input file, output file) pairs."""
+    from ..data.images import list_images
+    from ..errors import GanzooError
+
+    if src.is_dir():
+        files = list_images(src)
+        if not files:
+            raise GanzooError(f"{src}: no images in this folder")
+        if dst.exists() and not dst.is_dir():
+            raise GanzooError(f"-o {dst}: INPUT is a folder, so OUTPUT must be a folder, not a file")
+        return [(f, dst / f.name) for f in files]
+    if not src.is_file():
+        raise GanzooError(f"{src}: no such file or folder")
+    if dst.is_dir() or str(dst).endswith(("/", "\\")):
+        return [(src, dst / src.name)]
+    return [(src, dst)]
+
+
+def _multiple_of_4(n: int) -> int:
+    return max(8, int(round(n / 4)) * 4)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    import torch
+    from PIL import Image
+
+    from ..data.images import decode, is_image_name
+    from ..errors import GanzooError
+    from ..images import to_uint8
+
+    if args.size is not None and (args.size < 8 or args.size % 4):
+        raise GanzooError(f"--size must be a multiple of 4 and at least 8, got {args.size}")
+    if args.size is not None and args.keep_size:
+        raise GanzooError("give --size or --keep-size, not both")
+    if args.weights is None and (args.ngf is not None or args.n_blocks is not None):
+        raise GanzooError("--ngf and --n-blocks apply to --weights only (a run knows its networks)")
+    src, dst = Path(args.input), Path(args.output)
+    pairs = _pairs(src, dst)  # check the paths before loading a model
+    for _, out in pairs:
+        if not is_image_name(out.name):
+            raise GanzooError(f"-o {out}: give an image file name (.png, .jpg ...) so the format is known")
+    apply, channels, default_size, what = _load_model(args)
+    size = args.size or default_size
+    mode = "L" if channels == 1 else "RGB"
+    for path, out in pairs:
+        img = decode(path, mode)
+        if args.keep_size:
+            target = (_multiple_of_4(img.width), _multiple_of_4(img.height))
+        else:
+            target = (size, size)
+        if img.size != target:
+            img = img.resize(target, Image.BICUBIC)
+        x = torch.frombuffer(bytearray(img.tobytes()), dtype=torch.uint8)
+        x = x.view(img.height, img.width, channels).permute(2, 0, 1).float().div(127.5).sub(1.0)
+        y = apply(x.unsqueeze(0)).float().cpu()
+        arr = to_uint8(y)[0]
+        out.parent.mkdir(parents=True, exist_ok=True)
+        picture = Image.fromarray(arr[..., 0] if channels == 1 else arr)
+        try:
+            picture.save(out, **({"quality": 95} if out.suffix.lower() in (".jpg", ".jpeg") else {}))
+        except (OSError, ValueError, KeyError) as exc:
+            raise GanzooError(f"cannot write {out}: {exc}") from None
+    where = dst if src.is_dir() else pairs[0][1]
+    print(f"{len(pairs)} image(s) translated with {what} -> {where}", file=sys.stderr)
+    return 0
