@@ -72,6 +72,22 @@ class DistributedSection(_Section):
     sync_batchnorm: bool = Field(False, description="SyncBatchNorm across ranks (CUDA only)")
 
 
+class EvalSection(_Section):
+    every: int = Field(1000, gt=0, description="score every N steps (and at the end)")
+    metrics: list[str] = Field(["fid"], min_length=1, description="see 'ganzoo list metrics'")
+    n: int = Field(1000, gt=1, description="generated and real samples per evaluation")
+    best: str | None = Field(None, description="keep checkpoints/best.pt by this metric")
+    extractor: str | None = Field(None, description="feature extractor (default: automatic)")
+    split: str = Field("train", description="real data split")
+
+    @field_validator("best")
+    @classmethod
+    def _best_in_metrics(cls, v, info):
+        if v is not None and v not in info.data.get("metrics", []):
+            raise ValueError(f"'{v}' is not one of eval.metrics")
+        return v
+
+
 class _TopLevel(_Section):
     run: RunSection = RunSection()
     seed: int = Field(0, ge=0)
@@ -84,6 +100,7 @@ class _TopLevel(_Section):
     checkpoint: CheckpointSection = CheckpointSection()
     ema: EMASection | None = None
     distributed: DistributedSection = DistributedSection()
+    eval: EvalSection | None = None
 
     @field_validator("device")
     @classmethod
@@ -120,6 +137,7 @@ class RunConfig:
     checkpoint: CheckpointSection
     ema: EMASection | None = None
     distributed: DistributedSection = field(default_factory=DistributedSection)
+    eval: EvalSection | None = None
     overrides: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -130,6 +148,7 @@ class RunConfig:
             "log": self.log.model_dump(), "checkpoint": self.checkpoint.model_dump(),
             "ema": self.ema.model_dump() if self.ema else None,
             "distributed": self.distributed.model_dump(),
+            "eval": self.eval.model_dump() if self.eval else None,
         }
 
     def to_yaml(self) -> str:
@@ -290,9 +309,15 @@ def config_from_dict(data: Any, *, file: str = "<config>", lines: dict | None = 
         data_cls = registry.get("datasets", top.data["name"])
     except Exception as exc:
         raise loc.error(("data", "name"), str(exc)) from None
+    if top.eval is not None:
+        known = registry.names("metrics")
+        for i, metric in enumerate(top.eval.metrics):
+            if metric not in known:
+                raise loc.error(("eval", "metrics", i), f"unknown metric '{metric}'"
+                                f"{suggest(metric, known)}; see 'ganzoo list metrics'")
     variant_opts = loc.validate(variant_cls.Options, top.variant, prefix=("variant",))
     data_opts = loc.validate(data_cls.Options, top.data, prefix=("data",))
     return RunConfig(source=file, run=top.run, seed=top.seed, device=top.device,
                      precision=top.precision, variant=variant_opts, data=data_opts, train=top.train,
                      log=top.log, checkpoint=top.checkpoint, ema=top.ema,
-                     distributed=top.distributed, overrides=overrides)
+                     distributed=top.distributed, eval=top.eval, overrides=overrides)

@@ -227,6 +227,7 @@ class _NoLogger:
     tb_dir = jsonl_path = None
 
     def scalars(self, *a, **k) -> None: ...
+    def event(self, *a, **k) -> None: ...
     def flush(self) -> None: ...
     def image(self, *a, **k) -> None: ...
     def close(self) -> None: ...
@@ -345,10 +346,35 @@ def _train(cfg, run_dir, resume, device, dinfo, tqdm, make_loader, EMA) -> Train
             return None
         logger.flush()  # every logged step up to here is on disk before the checkpoint exists
         path = save_checkpoint(training_state(variant, schedulers, scaler, cfg, step, batches.consumed,
-                                              rng, ema), checkpoint_path(run_dir, step))
+                                              rng, ema, best), checkpoint_path(run_dir, step))
         prune_checkpoints(run_dir, cfg.checkpoint.keep, protect={path})
         last_ckpt = path
         return path
+
+    best = dict(state.get("best", {})) if state is not None else {}
+
+    def evaluate(step: int) -> None:
+        """Score the (averaged) generator; keep checkpoints/best.pt by ``eval.best``."""
+        from .evaluation import score
+
+        e = cfg.eval
+        variant.eval()
+        with averaged():
+            records = score(variant, source, info, e.metrics, n=e.n, seed=cfg.seed, split=e.split,
+                            extractor=e.extractor, device=str(device))
+        variant.train()
+        logger.scalars(step, {f"eval/{r['metric']}": r["value"] for r in records}, kind="eval")
+        for r in records:
+            logger.event(step, kind="eval_record", **r)
+        chosen = next((r for r in records if r["metric"] == e.best), None)
+        if chosen is None:
+            return
+        better = (not best or (chosen["value"] > best["value"] if chosen["higher_is_better"]
+                               else chosen["value"] < best["value"]))
+        if better:
+            best.update(metric=e.best, value=chosen["value"], step=step)
+            save_checkpoint(training_state(variant, schedulers, scaler, cfg, step, batches.consumed,
+                                           rng_state(), ema, best), run_dir / "checkpoints" / "best.pt")
 
     def preview(step: int, name: str) -> Path | None:
         if not main:
@@ -400,6 +426,8 @@ def _train(cfg, run_dir, resume, device, dinfo, tqdm, make_loader, EMA) -> Train
                         scores = variant.validate(heldout) or {}
                     variant.train()
                     logger.scalars(step, {f"val/{k}": v for k, v in scores.items()}, kind="val")
+                if main and cfg.eval is not None and (step % cfg.eval.every == 0 or step == cfg.train.steps):
+                    evaluate(step)
                 if step % cfg.log.image_every == 0 and step != cfg.train.steps:
                     preview(step, f"step_{step:08d}.png")
                 if step % cfg.checkpoint.every == 0:
@@ -448,7 +476,8 @@ def latest_checkpoint_or_none(run_dir: Path) -> Path | None:
 
 # -- checkpoint contents --------------------------------------------------------------------------
 def training_state(variant: Variant, schedulers: dict, scaler, cfg: RunConfig, step: int,
-                   data_position: int, rng: Any, ema: Any = None) -> dict[str, Any]:
+                   data_position: int, rng: Any, ema: Any = None,
+                   best: dict[str, Any] | None = None) -> dict[str, Any]:
     state = {
         "format": FORMAT, "format_version": FORMAT_VERSION, "ganzoo_version": __version__,
         "variant": cfg.variant.name, "data": cfg.data.name, "config": cfg.to_dict(),
@@ -461,6 +490,8 @@ def training_state(variant: Variant, schedulers: dict, scaler, cfg: RunConfig, s
     }
     if ema is not None:
         state["ema"] = ema.state_dict()
+    if best:
+        state["best"] = dict(best)
     if scaler is not None:
         state["scaler"] = scaler.state_dict()
     return state

@@ -160,7 +160,12 @@ def _data_source_for(info: Any, data_source: Any) -> Any:
     cls = get_dataset(info.name)
     opts = dict((getattr(info, "extras", None) or {}).get("options", {}))
     opts.setdefault("name", info.name)
-    return cls(cls.Options(**opts))
+    try:
+        return cls(cls.Options(**opts))
+    except Exception as exc:  # pydantic validation: the data set needs options we do not have
+        raise GanzooError(f"cannot build data set '{info.name}' to train its classifier "
+                          f"({type(exc).__name__}: {str(exc).splitlines()[0]}); pass the data source "
+                          f"to evaluate(..., data_source=...)") from None
 
 
 class ClassifierExtractor(FeatureExtractor):

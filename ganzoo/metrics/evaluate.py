@@ -12,6 +12,8 @@ import hashlib
 import json
 import logging
 import os
+import sys
+import types
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -310,3 +312,15 @@ def evaluate(fake: torch.Tensor, real: torch.Tensor | None, data_info: Any, metr
             seed=seed, options=opts, notes=rec_notes)
         records.append(record.to_dict())
     return records
+
+
+class _CallableModule(types.ModuleType):
+    """``ganzoo.metrics.evaluate`` names both this module and the function; once the module is
+    imported Python binds the package attribute to the module, so calling it forwards to the
+    function and ``from ganzoo.metrics import evaluate; evaluate(...)`` works either way."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+        return evaluate(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -3,7 +3,8 @@
 A registered extractor factory (hook ``register_feature_extractors``) is called with keyword
 options and returns a :class:`FeatureExtractor`: ``name``, ``weights_hash`` (SHA-256 of the
 weights used, recorded with every score), ``dims``, ``resize`` (how inputs are resized, recorded
-too), ``has_logits`` and ``batch_outputs(x)`` for one batch of [0, 1] images (or raw points).
+too), ``has_logits``, ``features(images)`` and ``batch_outputs(x, logits)`` for one batch of
+[0, 1] images (or raw points).
 
 Built in: ``inception`` (the FID Inception v3), ``classifier`` (a small CNN trained on the data
 set's own labels, see :mod:`ganzoo.metrics.classifier`) and ``raw`` (the samples themselves, for
@@ -62,6 +63,11 @@ class FeatureExtractor(ABC):
     @abstractmethod
     def batch_outputs(self, x: torch.Tensor, logits: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Features (B, dims) and logits (B, K) or None, for one batch already on ``device``."""
+
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        """Features (N, dims) of one batch of [0, 1] images (the hook's documented interface)."""
+        with torch.inference_mode():
+            return self.batch_outputs(images.to(self.device), False)[0].float().cpu()
 
     def iter_outputs(self, batches: Iterable[torch.Tensor], logits: bool = False,
                      ) -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:

@@ -1,0 +1,62 @@
+"""Scoring a variant against its data set, for ``ganzoo eval`` and the ``eval:`` config block.
+
+Samples come from the variant (the EMA generator when there is one), real samples from the data
+set's split, and :func:`ganzoo.metrics.evaluate.evaluate` computes the scores with their protocol.
+Real-side statistics are cached under ``<cache>/stats`` so they are computed once per data set.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from .errors import GanzooError
+
+
+@torch.no_grad()
+def generate(variant: Any, info: Any, n: int, seed: int, chunk: int = 500) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """``n`` samples (and their labels for conditional variants), drawn in chunks, on the CPU."""
+    conditional = bool(getattr(variant, "conditional", False)) and info.num_classes
+    gen = torch.Generator().manual_seed(seed)
+    out, labels_out = [], []
+    for start in range(0, n, chunk):
+        m = min(chunk, n - start)
+        labels = None
+        if conditional:
+            labels = (torch.arange(start, start + m) % info.num_classes).to(variant._device())
+            labels_out.append(labels.cpu())
+        out.append(variant.sample(m, generator=gen, labels=labels).float().cpu())
+    return torch.cat(out), (torch.cat(labels_out) if labels_out else None)
+
+
+def real_samples(source: Any, n: int, split: str = "train") -> torch.Tensor:
+    """The first ``n`` items of ``split`` (the protocol records ``n`` and the split)."""
+    from .trainer import take
+
+    try:
+        dataset = source.dataset(split)
+    except GanzooError:
+        raise
+    batch = take(dataset, n)
+    if "x" not in batch:
+        raise GanzooError(f"data set '{source.options.name}' has no single-image items to compare "
+                          f"samples with (is it unpaired two-domain data?); evaluate translations "
+                          f"with tools/bench_cyclegan_quality.py instead")
+    return batch["x"]
+
+
+def score(variant: Any, source: Any, info: Any, metrics: list[str], *, n: int, seed: int = 0,
+          split: str = "train", extractor: str | None = None, weights: str | None = None,
+          device: str = "cpu", progress: bool = False) -> list[dict[str, Any]]:
+    from .download import cache_dir
+    from .metrics.evaluate import evaluate
+
+    fake, labels = generate(variant, info, n, seed)
+    real = real_samples(source, n, split)
+    records = evaluate(fake, real, info, metrics, extractor=extractor, weights=weights,
+                       real_stats_cache=cache_dir("stats"), seed=seed, device=device,
+                       data_source=source, fake_labels=labels, progress=progress)
+    for r in records:
+        r["real_split"] = split
+    return records
