@@ -12,8 +12,9 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 import torch
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from .errors import GanzooError
 from .interfaces import Discriminator, Generator, StepContext, Variant, VariantOptions
 from .plugins import create_loss, get_registry
 
@@ -25,6 +26,30 @@ class AdversarialOptions(VariantOptions):
     lr_d: float = Field(2e-4, gt=0)
     betas: tuple[float, float] = Field((0.5, 0.999), description="Adam betas")
     d_steps: int = Field(1, gt=0, description="discriminator updates per generator update")
+    lr_decay_start: float | None = Field(
+        None, ge=0, lt=1, description="decay every learning rate linearly to 0 from this fraction "
+                                      "of train.steps on (None: constant)")
+
+    @field_validator("loss")
+    @classmethod
+    def _registered_loss(cls, v: str) -> str:
+        """Check the name against the registry here, so the config error names file and line."""
+        try:
+            get_registry().entry("losses", v)
+        except GanzooError as exc:
+            raise ValueError(str(exc)) from None
+        return v
+
+
+def linear_decay(start: float, total_steps: int):
+    """LR factor for LambdaLR: 1 until ``start * total_steps`` steps, then linearly down to 0."""
+    begin = int(start * total_steps)
+    span = max(1, total_steps - begin)
+
+    def factor(step: int) -> float:
+        return 1.0 if step < begin else max(0.0, (total_steps - step) / span)
+
+    return factor
 
 
 class AdversarialVariant(Variant):
@@ -47,6 +72,15 @@ class AdversarialVariant(Variant):
         o = self.options
         return {"G": torch.optim.Adam(self.G.parameters(), lr=o.lr_g, betas=o.betas),
                 "D": torch.optim.Adam(self.D.parameters(), lr=o.lr_d, betas=o.betas)}
+
+    def configure_schedulers(self, optimizers: dict[str, torch.optim.Optimizer],
+                             total_steps: int) -> dict[str, Any]:
+        """Linear decay to 0 from ``lr_decay_start * total_steps`` on (options without it: none)."""
+        start = getattr(self.options, "lr_decay_start", None)
+        if start is None:
+            return {}
+        return {name: torch.optim.lr_scheduler.LambdaLR(opt, linear_decay(start, total_steps))
+                for name, opt in optimizers.items()}
 
     # -- update rule -------------------------------------------------------------------------
     def d_penalty(self, real: torch.Tensor, fake: torch.Tensor, labels: torch.Tensor | None) -> dict[str, torch.Tensor]:

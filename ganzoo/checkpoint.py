@@ -58,25 +58,41 @@ def save_checkpoint(state: dict[str, Any], path: str | Path) -> Path:
     return path
 
 
+def is_refused_pickle(exc: BaseException) -> bool:
+    """Whether ``torch.load(weights_only=True)`` failed because the pickle asks for code."""
+    text = str(exc)
+    return isinstance(exc, pickle.UnpicklingError) and (
+        "weights_only" in text or "GLOBAL" in text or "Unsupported global" in text)
+
+
+def load_error_reason(exc: BaseException) -> str:
+    """One line saying why ``torch.load(weights_only=True)`` failed; torch's own text is many
+    lines of advice about its API (and suggests ``weights_only=False``, which ganzoo never uses)."""
+    text = str(exc).strip()
+    if is_refused_pickle(exc):
+        found = re.search(r"GLOBAL ([\w.]+)", text)
+        what = f" that would call {found.group(1)}" if found else ""
+        return f"refused to load: the file holds pickled code{what}, which ganzoo never runs"
+    first = text.splitlines()[0] if text else type(exc).__name__
+    return first.split(". ")[0][:160]
+
+
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """Load a ganzoo checkpoint safely; errors name the file and what to do."""
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"{path}: checkpoint not found")
+        raise CheckpointError(f"{path}: checkpoint not found; give a step_*.pt file from a run's "
+                              f"checkpoints folder")
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        if "weights_only" in str(exc) or "Unsupported global" in str(exc):
-            raise CheckpointError(
-                f"{path}: refused to load: the file holds pickled code or objects, which could run "
-                f"arbitrary code ({first[:160]}); only load checkpoints you trust, and re-save them "
-                f"as plain tensors") from None
-        raise CheckpointError(f"{path}: not a readable checkpoint ({first[:160]}); "
+        if is_refused_pickle(exc):
+            raise CheckpointError(f"{path}: {load_error_reason(exc)}; use a checkpoint written by "
+                                  f"ganzoo (it holds plain tensors only)") from None
+        raise CheckpointError(f"{path}: not a readable checkpoint ({load_error_reason(exc)}); "
                               f"it may be truncated or corrupt") from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(f"{path}: truncated or corrupt checkpoint ({first[:160]}); "
+        raise CheckpointError(f"{path}: truncated or corrupt checkpoint ({load_error_reason(exc)}); "
                               f"use an earlier one in the same folder") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a ganzoo checkpoint (no '{FORMAT}' marker); "

@@ -278,8 +278,13 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConf
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError("config file not found; check the path", file=file) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read config: {exc}", file=file) from None
+    except IsADirectoryError:
+        raise ConfigError("is a folder; give the path of a YAML config file in it", file=file) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not UTF-8 text ({exc.reason} at byte {exc.start}); save the config as "
+                          f"UTF-8", file=file) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config: {exc.strerror or exc}", file=file) from None
     data, lines = parse_yaml(text, file)
     return config_from_dict(data, file=file, lines=lines, overrides=overrides or [])
 

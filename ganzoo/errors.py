@@ -8,10 +8,18 @@ shows no traceback unless ``--debug`` is given. Anything else is a bug and keeps
 from __future__ import annotations
 
 
+#: Characters that ``str.splitlines`` breaks at, shown escaped so a message stays on one line.
+_LINE_BREAKS = {ord(c): repr(c)[1:-1] for c in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"}
+
+
 class GanzooError(Exception):
     """An error caused by input the user can fix; the message says what and how."""
 
     exit_code = 2
+
+    def __str__(self) -> str:
+        # Messages echo user input (keys, values, overrides, paths), which may hold line breaks.
+        return super().__str__().translate(_LINE_BREAKS)
 
 
 class ConfigError(GanzooError):

@@ -71,9 +71,18 @@ def render(samples: torch.Tensor, kind: str, *, real: torch.Tensor | None = None
 
 def save_png(array: np.ndarray, path: str | Path) -> Path:
     """Write an (H, W, 3) uint8 array as PNG, atomically (temporary file, then rename)."""
+    from .errors import GanzooError
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    Image.fromarray(array).save(tmp, format="PNG")
-    tmp.replace(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(array).save(tmp, format="PNG")
+        tmp.replace(path)
+    except OSError as exc:  # a file where a folder should be, no permission, disk full...
+        if tmp.is_file():
+            tmp.unlink()
+        blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+        reason = f"{blocker} is a file, not a folder" if blocker else (exc.strerror or str(exc))
+        raise GanzooError(f"cannot write {path}: {reason}; choose another path") from None
     return path

@@ -83,6 +83,11 @@ def suggest(name: str, choices: list[str] | tuple[str, ...]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
+def singular(kind: str) -> str:
+    """"losses" -> "loss", "variants" -> "variant" (for messages)."""
+    return kind[:-2] if kind.endswith("sses") else kind[:-1]
+
+
 def _env_list(var: str) -> set[str]:
     return {p.strip() for p in os.environ.get(var, "").split(",") if p.strip()}
 
@@ -209,13 +214,17 @@ class Registry:
     def _registrar(self, kind: str, plugin: str):
         def register(name: str, obj: Any) -> None:
             if not isinstance(name, str) or not name:
-                raise PluginError(f"plugin '{plugin}' registered a {kind[:-1]} with an invalid name {name!r}")
+                raise PluginError(f"plugin '{plugin}' registered a {singular(kind)} with an invalid name {name!r}")
             table = self._entries[kind]
             if name in table and table[name].plugin != plugin:
+                first = table[name].plugin
+                # suggest disabling the third-party one, not one of ganzoo's own
+                third_party = [p for p in (plugin, first) if p in self.plugins
+                               and self.plugins[p].distribution != "ganzoo"]
                 raise PluginError(
-                    f"{kind[:-1]} '{name}' is registered twice: by plugin '{table[name].plugin}' "
+                    f"{singular(kind)} '{name}' is registered twice: by plugin '{first}' "
                     f"and by plugin '{plugin}'; uninstall or disable one "
-                    f"(GANZOO_DISABLE_PLUGINS={plugin})")
+                    f"(GANZOO_DISABLE_PLUGINS={(third_party or [plugin])[0]})")
             table[name] = Entry(kind, name, obj, plugin)
             self.plugins[plugin].registered.setdefault(kind, []).append(name)
         return register
@@ -252,7 +261,7 @@ class Registry:
         table = self._entries[kind]
         if name not in table:
             known = ", ".join(sorted(table)) or "none"
-            raise GanzooError(f"unknown {kind[:-1]} '{name}'{suggest(name, list(table))}; "
+            raise GanzooError(f"unknown {singular(kind)} '{name}'{suggest(name, list(table))}; "
                               f"known {kind}: {known} (see 'ganzoo list {kind}')")
         return table[name]
 

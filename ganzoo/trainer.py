@@ -406,10 +406,12 @@ def _train(cfg, run_dir, resume, device, dinfo, tqdm, make_loader, EMA) -> Train
                 if bad:
                     name, value = next(iter(bad.items()))
                     kept = last_ckpt or (latest_checkpoint_or_none(run_dir) if run_dir else None)
+                    then = (f"'ganzoo resume {run_dir} KEY=VALUE', or start again" if kept
+                            else "start again")  # nothing to resume from
                     raise TrainingError(
                         f"loss '{name}' is {value} at step {step}: training stopped; the last good "
                         f"checkpoint is {kept or 'none (none was written yet)'}; lower the learning "
-                        f"rate (e.g. variant.lr_d) and 'ganzoo resume {run_dir} KEY=VALUE', or start again")
+                        f"rate (e.g. variant.lr_d) and {then}")
                 bar.update(1)
                 if ctx.log_now:
                     now = time.perf_counter()
@@ -504,14 +506,15 @@ def check_compatible(state: dict[str, Any], cfg: RunConfig, path: Path) -> None:
                               f"config uses '{cfg.variant.name}'; use that run's own config")
     if state.get("data") != cfg.data.name:
         raise CheckpointError(f"{path}: checkpoint was trained on data '{state.get('data')}', but "
-                              f"the config uses '{cfg.data.name}'")
+                              f"the config uses '{cfg.data.name}'; use that run's own data set")
 
 
 def load_model_state(variant: Variant, state: dict[str, Any], path: Path) -> None:
     try:
         variant.load_state_dict(state["model"])
     except (RuntimeError, KeyError) as exc:
-        first = str(exc).strip().splitlines()[0]
+        lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()] or [repr(exc)]
+        first = lines[1] if len(lines) > 1 and lines[0].endswith(":") else lines[0]  # skip the heading
         raise CheckpointError(f"{path}: its networks do not fit this config's ({first[:200]}); "
                               f"it comes from a run with other variant options") from None
     variant.load_extra_state(state.get("extra", {}))

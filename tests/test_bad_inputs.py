@@ -16,7 +16,9 @@ within about a minute on two cores.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import queue
 import re
 import shlex
 import shutil
@@ -101,6 +103,7 @@ class Case:
     setup: Callable[[Path, Shared], Invocation]
     names: tuple[str, ...]  # what the error line must mention (file, key, value, advice)
     warnings: int = 0  # "ganzoo: warning:" lines expected before the error
+    warns: tuple[str, ...] = ()  # what those warning lines must mention
     creates: bool = False  # may leave new files (the failure comes after a new run folder is made)
     payload: bool = False  # plants a pickle/YAML payload that would create ./MARKER if it ran
 
@@ -166,6 +169,28 @@ def _case_unwritable_sample(d: Path, s: Shared) -> Invocation:
     run = copy_run(d, s)
     config(d)
     return ganzoo("sample", run, "-o", "cfg.yaml/grid.png")
+
+
+def _case_nan(d: Path, s: Shared) -> Invocation:
+    shutil.copytree(s.run, d / "runs" / "r")  # an earlier run: the new one goes to runs/r-2
+    return ganzoo("run", config(d), "variant.lr_d=1e30", "variant.lr_g=1e30")
+
+
+def _case_no_checkpoint(d: Path, s: Shared) -> Invocation:
+    (d / copy_run(d, s) / GOOD_CKPT).unlink()
+    return ganzoo("sample", RUN)
+
+
+def _case_truncated_option(d: Path, s: Shared) -> Invocation:
+    (d / "c.pt").write_bytes((s.run / GOOD_CKPT).read_bytes()[:500])
+    return ganzoo("sample", copy_run(d, s), "--checkpoint", "c.pt")
+
+
+def _case_plain_weights(d: Path, s: Shared) -> Invocation:
+    import torch
+
+    torch.save({"w": torch.zeros(2)}, d / "w.pt")
+    return ganzoo("sample", copy_run(d, s), "--checkpoint", "w.pt")
 
 
 def _case_truncated_run(d: Path, s: Shared) -> Invocation:
@@ -303,8 +328,8 @@ CASES: list[Case] = [
     C("class_folder_no_classes", "class folder without class sub-folders",
       _case_images({}, name="class_folder", root="classes"), ("classes", "sub-folder")),
     C("image_not_an_image", "a `.png` that is not an image",
-      _case_images({"images/0.png": None, "images/1.png": 10}, name="image_folder", root="images"),
-      ("images/1.png", "skip_bad")),
+      _case_images({"images/0.png": 10, "images/1.png": None}, name="image_folder", root="images"),
+      ("images/0.png", "skip_bad")),
     C("image_truncated", "a truncated `.png` (found while training)",
       _case_images({f"images/{i}.png": (80 if i == 3 else None) for i in range(6)},
                    name="image_folder", root="images"),
@@ -316,26 +341,21 @@ CASES: list[Case] = [
     # run folders and checkpoints
     C("run_dir_unwritable", "run folder cannot be created (`run.out_dir` under a file)",
       lambda d, s: ganzoo("run", config(d), "run.out_dir=cfg.yaml/runs"), ("cfg.yaml/runs/r", "run.out_dir")),
-    C("nan_loss", "loss becomes NaN (learning rate 1e30)",
-      lambda d, s: (copy_run(d, s), shutil.copytree(d / RUN, d / "runs" / "r")) and ganzoo(
-          "run", config(d), "variant.lr_d=1e30", "variant.lr_g=1e30"),
-      ("nan", "step 1", "variant.lr_d"), creates=True),
+    C("nan_loss", "loss becomes NaN (learning rate 1e30; an earlier run sits in runs/r)",
+      _case_nan, ("nan", "step 1", "variant.lr_d"), creates=True),
     C("sample_not_a_run", "`sample` of a folder that does not exist",
       lambda d, s: ganzoo("sample", "nowhere"), ("nowhere", "not a run folder")),
     C("sample_bad_count", "`sample -n 0`",
       lambda d, s: ganzoo("sample", copy_run(d, s), "-n", "0"), ("-n", "0")),
     C("sample_no_checkpoint", "run folder without checkpoints",
-      lambda d, s: (copy_run(d, s), (d / RUN / GOOD_CKPT).unlink()) and ganzoo("sample", RUN),
-      ("run", "no loadable checkpoint")),
+      _case_no_checkpoint, ("run", "no loadable checkpoint")),
     C("sample_truncated_checkpoint", "the run's only checkpoint is truncated",
-      _case_truncated_run, ("run", "no loadable checkpoint"), warnings=1),
+      _case_truncated_run, ("run", "no loadable checkpoint"), warnings=1,
+      warns=("run/checkpoints/step_00000002.pt", "truncated")),
     C("checkpoint_truncated", "`--checkpoint` file is truncated",
-      lambda d, s: (copy_run(d, s), shutil.copy(s.run / GOOD_CKPT, d / "c.pt"),
-                    (d / "c.pt").write_bytes((d / "c.pt").read_bytes()[:500])) and ganzoo(
-          "sample", RUN, "--checkpoint", "c.pt"), ("c.pt", "truncated")),
+      _case_truncated_option, ("c.pt", "truncated")),
     C("checkpoint_not_ganzoo", "`--checkpoint` file is plain weights, not a ganzoo checkpoint",
-      lambda d, s: __import__("torch").save({"w": __import__("torch").zeros(2)}, d / "w.pt") or ganzoo(
-          "sample", copy_run(d, s), "--checkpoint", "w.pt"), ("w.pt", "not a ganzoo checkpoint", "--weights")),
+      _case_plain_weights, ("w.pt", "not a ganzoo checkpoint", "--weights")),
     C("sample_output_unwritable", "`sample -o` into a path under a file",
       _case_unwritable_sample, ("cfg.yaml/grid.png",)),
     C("resume_not_a_run", "`resume` of a folder without config.yaml",
@@ -354,25 +374,27 @@ CASES: list[Case] = [
       ("step_00000002.pt", "'ring'", "'grid'")),
     # code hidden in pickles is never run
     C("pickle_sample", "checkpoint whose pickle would run code (`sample`)",
-      _case_evil_run("sample"), ("step_00000002.pt", "refused", "os.system"), warnings=1, payload=True),
+      _case_evil_run("sample"), ("run", "no loadable checkpoint"), warnings=1,
+      warns=("run/checkpoints/step_00000002.pt", "refused", "system"), payload=True),
     C("pickle_resume", "checkpoint whose pickle would run code (`resume`)",
-      _case_evil_run("resume"), ("step_00000002.pt", "refused", "os.system"), warnings=1, payload=True),
+      _case_evil_run("resume"), ("run", "no loadable checkpoint"), warnings=1,
+      warns=("run/checkpoints/step_00000002.pt", "refused", "system"), payload=True),
     C("pickle_checkpoint_option", "`--checkpoint` file whose pickle would run code",
       lambda d, s: evil_pickle(d / "c.pt") or ganzoo("sample", copy_run(d, s), "--checkpoint", "c.pt"),
-      ("c.pt", "refused", "os.system"), payload=True),
+      ("c.pt", "refused", "system"), payload=True),
     C("pickle_translate_weights", "`translate --weights` file whose pickle would run code",
-      _case_evil_weights("translate"), ("weights.pth", "refused", "os.system"), payload=True),
+      _case_evil_weights("translate"), ("weights.pth", "refused", "system"), payload=True),
     C("pickle_fid_weights", "`fid --weights` file whose pickle would run code",
-      _case_evil_weights("fid"), ("weights.pth", "refused", "os.system"), payload=True),
+      _case_evil_weights("fid"), ("weights.pth", "refused", "system"), payload=True),
     # plugins
     C("plugin_import_error", "a plugin raises on import, and the config names what it would add",
       lambda d, s: Invocation(["config", "check", config(d, variant__name="plugged_gan")],
                               _plugin(d, "gz_broken", "raise RuntimeError('boom at import')")),
-      ("variant.name", "'plugged_gan'"), warnings=1),
+      ("variant.name", "'plugged_gan'"), warnings=1, warns=("gz_broken", "boom at import")),
     C("plugin_duplicate", "a plugin registers a name ganzoo already has (`vanilla`)",
       lambda d, s: Invocation(["config", "check", config(d)],
                               _plugin(d, "gz_dup", PLUGIN_VARIANT.format(name="vanilla"))),
-      ("'vanilla'", "registered twice", "gz_dup", "GANZOO_DISABLE_PLUGINS")),
+      ("'vanilla'", "registered twice", "GANZOO_DISABLE_PLUGINS=gz_dup")),
     C("plugin_strict", "a plugin with a misspelled hook, with `GANZOO_STRICT_PLUGINS=1`",
       lambda d, s: Invocation(["config", "check", config(d)], {
           **_plugin(d, "gz_typo", PLUGIN_VARIANT.replace("register_variants(", "register_variant(")
@@ -424,37 +446,148 @@ def snapshot(folder: Path) -> dict[str, str]:
     return out
 
 
-def case_env(root: Path, folder: Path, extra: dict[str, str], debug_env: dict[str, str] | None = None) -> dict:
+def case_env(root: Path) -> dict[str, str]:
+    """The environment every case starts from: no plugin switches, caches under ``root``."""
     env = {k: v for k, v in os.environ.items()
            if k not in ("GANZOO_STRICT_PLUGINS", "GANZOO_DISABLE_PLUGINS")}
     env.update({"GANZOO_CACHE": str(root / ".cache"), "GANZOO_DATA": str(root / ".data"),
                 "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
-    for key, value in extra.items():
-        if key == "PYTHONPATH":
-            value = os.pathsep.join(p for p in (str(folder / value), env.get("PYTHONPATH")) if p)
-        env[key] = value
-    env.update(debug_env or {})
     return env
 
 
-def run_case(case: Case, root: Path, shared: Shared, *, debug: bool = False) -> Outcome:
-    folder = root / (case.id + ("-debug" if debug else ""))
+def _extra_env(folder: Path, extra: dict[str, str], base: dict[str, str]) -> dict[str, str]:
+    env = dict(extra)
+    if "PYTHONPATH" in env:  # relative to the case folder; in front of what was there
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(folder / env["PYTHONPATH"]), base.get("PYTHONPATH")) if p)
+    return env
+
+
+#: A process that imports torch and ganzoo once, then runs each request as ``python -m ganzoo
+#: ARGS`` in a forked child (own folder, environment, stdout/stderr files and exit status), so a
+#: case costs milliseconds instead of a fresh interpreter's torch import. It registers no plugin
+#: before forking (each child scans entry points itself, with its own sys.path).
+FORK_SERVER = r"""
+import atexit, importlib, json, os, runpy, signal, sys, traceback
+from importlib import metadata
+import torch, ganzoo.cli, ganzoo.config, ganzoo.trainer, ganzoo.inference  # noqa: E401,F401
+for ep in metadata.entry_points(group="ganzoo"):
+    try:
+        importlib.import_module(ep.value.split(":")[0])
+    except Exception:
+        pass  # the child imports it again and reports it as a fresh process would
+for line in sys.stdin:
+    req = json.loads(line)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.chdir(req["cwd"])
+            for fd, name, flags in ((0, os.devnull, os.O_RDONLY), (1, req["out"], os.O_WRONLY | os.O_CREAT),
+                                    (2, req["err"], os.O_WRONLY | os.O_CREAT)):
+                os.dup2(os.open(name, flags, 0o600), fd)
+            os.environ.update(req["env"])
+            if "PYTHONPATH" in req["env"]:
+                sys.path[1:1] = req["env"]["PYTHONPATH"].split(os.pathsep)
+                importlib.invalidate_caches()
+            signal.alarm(req["timeout"])
+            sys.argv = ["ganzoo", *req["argv"]]
+            try:
+                runpy.run_module("ganzoo", run_name="__main__", alter_sys=True)
+                code = 0
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+                if not isinstance(exc.code, (int, type(None))):
+                    print(exc.code, file=sys.stderr)
+            except BaseException:
+                traceback.print_exc()
+            atexit._run_exitfuncs()
+        finally:
+            try:
+                sys.stdout.flush()
+                sys.stderr.flush()
+            finally:
+                os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    sys.stdout.write(json.dumps({"rc": os.waitstatus_to_exitcode(status)}) + "\n")
+    sys.stdout.flush()
+"""
+
+
+class ForkServer:
+    """One :data:`FORK_SERVER` process; ``run`` is one CLI invocation (not thread-safe: one per thread)."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.proc = subprocess.Popen([sys.executable, "-c", FORK_SERVER], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True, env=env)
+
+    def run(self, argv: list[str], cwd: Path, extra_env: dict[str, str], io_dir: Path,
+            timeout: int) -> tuple[int, str, str]:
+        out, err = io_dir / "stdout.txt", io_dir / "stderr.txt"
+        request = {"argv": argv, "cwd": str(cwd), "env": extra_env, "out": str(out), "err": str(err),
+                   "timeout": timeout}
+        self.proc.stdin.write(json.dumps(request) + "\n")
+        self.proc.stdin.flush()
+        reply = self.proc.stdout.readline()
+        if not reply:
+            raise RuntimeError(f"the fork server died (exit status {self.proc.poll()})")
+        return json.loads(reply)["rc"], out.read_text(), err.read_text()
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait(timeout=60)
+
+
+def run_case(case: Case, root: Path, shared: Shared, *, debug: bool = False,
+             server: ForkServer | None = None) -> Outcome:
+    """Set the case up in ``root/<id>`` and run it: forked from ``server``, else (and for
+    ``--debug``) in a fresh ``python -m ganzoo``."""
+    folder = root / "cases" / (case.id + ("-debug" if debug else ""))
     folder.mkdir(parents=True)
     inv = case.setup(folder, shared)
     before = snapshot(folder)
     argv = ["--debug", *inv.argv] if debug else inv.argv
-    proc = subprocess.run([sys.executable, "-m", "ganzoo", *argv], cwd=folder, capture_output=True,
-                          text=True, env=case_env(root, folder, inv.env), timeout=400)
-    return Outcome(case, folder, inv, proc.returncode, proc.stdout, proc.stderr, before, snapshot(folder))
+    base = case_env(root)
+    extra = _extra_env(folder, inv.env, base)
+    if server is not None and not debug:
+        io_dir = root / "io" / case.id
+        io_dir.mkdir(parents=True)
+        rc, out, err = server.run(argv, folder, extra, io_dir, timeout=400)
+    else:
+        proc = subprocess.run([sys.executable, "-m", "ganzoo", *argv], cwd=folder, capture_output=True,
+                              text=True, env={**base, **extra}, timeout=400)
+        rc, out, err = proc.returncode, proc.stdout, proc.stderr
+    return Outcome(case, folder, inv, rc, out, err, before, snapshot(folder))
 
 
-def run_cases(cases: list[Case], root: Path, shared: Shared | None = None) -> dict[str, Outcome]:
-    """Run ``cases`` in parallel subprocesses (a few per core: most of the time is imports)."""
+def run_cases(cases: list[Case], root: Path, shared: Shared | None = None, *,
+              fork: bool = hasattr(os, "fork")) -> dict[str, Outcome]:
+    """Run ``cases`` in parallel, a worker per core, each with its own fork server."""
     root.mkdir(parents=True, exist_ok=True)
     shared = shared or make_shared(root / "shared")
-    workers = max(2, min(len(cases), (os.cpu_count() or 2) + 1))
-    with ThreadPoolExecutor(workers) as pool:
-        outcomes = list(pool.map(lambda c: run_case(c, root / "cases", shared), cases))
+    workers = max(1, min(len(cases), os.cpu_count() or 2))
+    servers: queue.Queue = queue.Queue()
+    started = [ForkServer(case_env(root)) for _ in range(workers)] if fork else [None] * workers
+    for server in started:
+        servers.put(server)
+
+    def one(case: Case) -> Outcome:
+        server = servers.get()
+        try:
+            return run_case(case, root, shared, server=server)
+        finally:
+            servers.put(server)
+
+    try:
+        with ThreadPoolExecutor(workers) as pool:
+            outcomes = list(pool.map(one, cases))
+    finally:
+        for server in started:
+            if server is not None:
+                server.close()
     return {o.case.id: o for o in outcomes}
 
 
@@ -480,17 +613,6 @@ def render_rows(outcomes: dict[str, Outcome]) -> str:
     return TABLE_HEADER + "\n".join(rows) + "\n"
 
 
-def documented() -> dict[str, list[str]]:
-    """{case id: documented stderr lines} parsed from docs/errors.md."""
-    out: dict[str, list[str]] = {}
-    for line in DOC.read_text(encoding="utf-8").splitlines():
-        m = re.fullmatch(r"\|.*\| (.*) \| `test_bad_input\[(\w+)\]` \|", line)
-        if m:
-            cells = re.split(r"<br>", m.group(1))
-            out[m.group(2)] = [re.sub(r"^``? ?|  ?``?$", "", c).replace("\\|", "|") for c in cells]
-    return out
-
-
 def _strip_code(cell: str) -> str:
     if cell.startswith("`` ") and cell.endswith(" ``"):
         return cell[3:-3]
@@ -508,15 +630,22 @@ def documented_lines() -> dict[str, list[str]]:
 
 # -- tests ----------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def outcomes(request, tmp_path_factory) -> dict[str, Outcome]:
+def shared(tmp_path_factory) -> Shared:
+    return make_shared(tmp_path_factory.mktemp("shared-runs"))
+
+
+@pytest.fixture(scope="module")
+def outcomes(request, tmp_path_factory, shared: Shared) -> dict[str, Outcome]:
     """Every case selected in this session, run once, in parallel."""
-    wanted = {item.callspec.params["case"].id for item in request.session.items
-              if item.module is sys.modules[__name__] and hasattr(item, "callspec")
-              and "case" in item.callspec.params}
-    if any(item.module is sys.modules[__name__] and item.name.startswith("test_unsafe_pickle")
-           for item in request.session.items):
-        wanted |= {c.id for c in CASES if c.payload}
-    return run_cases([c for c in CASES if c.id in wanted], tmp_path_factory.mktemp("bad-inputs"))
+    mine = [item for item in request.session.items if item.module is sys.modules[__name__]]
+    wanted: set[str] = set()
+    for item in mine:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        wanted |= {params["case"].id} if "case" in params else set()
+        wanted |= {params["case_id"]} if "case_id" in params else set()
+        if item.name.startswith("test_unsafe_pickle"):
+            wanted |= {c.id for c in CASES if c.payload}
+    return run_cases([c for c in CASES if c.id in wanted], tmp_path_factory.mktemp("bad-inputs"), shared)
 
 
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
@@ -532,6 +661,8 @@ def test_bad_input(case: Case, outcomes: dict[str, Outcome]) -> None:
     assert error.startswith("ganzoo: error: "), where
     for needle in case.names:
         assert needle in error, f"{needle!r} not named in: {error}"
+    for needle in case.warns:
+        assert any(needle in line for line in lines[:-1]), f"{needle!r} not in the warnings: {where}"
     changed = [p for p, digest in o.before.items() if o.after.get(p) != digest]
     assert not changed, f"files saved before were changed or removed: {changed}"
     if not case.creates:
@@ -566,13 +697,22 @@ def test_unsafe_pickle_is_refused_everywhere(outcomes: dict[str, Outcome], tmp_p
                                                         "fid_weights"}
     for case in pickles:
         o = outcomes[case.id]
-        assert o.returncode == 2 and "refused" in o.lines[-1], o.stderr
+        assert o.returncode == 2 and "refused" in o.stderr and "Traceback" not in o.stderr, o.stderr
         assert not (o.folder / "MARKER").exists(), f"{case.id}: the pickled code ran"
 
 
-def test_debug_shows_the_traceback(tmp_path: Path) -> None:
+@pytest.mark.parametrize("case_id", ["resume_foreign_variant", "plugin_import_error"])
+def test_forked_cli_behaves_like_a_fresh_interpreter(case_id: str, outcomes: dict[str, Outcome],
+                                                     shared: Shared, tmp_path: Path) -> None:
+    """The cases run forked from a process that imported torch once; that must change nothing."""
+    case = next(c for c in CASES if c.id == case_id)
+    fresh, forked = run_case(case, tmp_path, shared), outcomes[case_id]
+    assert (fresh.returncode, fresh.shown(), fresh.stdout) == (forked.returncode, forked.shown(), forked.stdout)
+
+
+def test_debug_shows_the_traceback(tmp_path: Path, shared: Shared) -> None:
     case = next(c for c in CASES if c.id == "resume_foreign_variant")
-    o = run_case(case, tmp_path, make_shared(tmp_path / "shared"), debug=True)
+    o = run_case(case, tmp_path, shared, debug=True)
     assert o.returncode == 1, o.stderr
     assert o.stderr.startswith("Traceback (most recent call last):"), o.stderr
     assert "ganzoo.errors.CheckpointError: " in o.lines[-1] and "'wgan'" in o.lines[-1], o.stderr

@@ -184,9 +184,9 @@ def main(argv: list[str] | None = None) -> int:
             lines.append(f"| {r['workers']} | **{r['ratio']:.2f}** ({r['paired']:.2f}) | **{r['cpu_ratio']:.2f}** |")
         lines += [
             "",
-            "Images per CPU-second count the main and worker processes (from /proc) and barely depend "
-            "on what else the machine runs; images/s do, so on a shared machine the CPU ratio is the "
-            "steadier number.",
+            "Images per CPU-second count the main and worker processes (from /proc) and depend much "
+            "less on what else the machine runs than images/s do, so on a shared machine the CPU ratio "
+            "is the steadier number.",
             "",
             "Where the difference comes from (same decoder, same worker count):",
             "",

@@ -15,10 +15,10 @@ DIMS = (64, 192, 768, 2048)
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = sub.add_parser("fid", help="FID between two image folders or .npz statistics (pytorch-fid compatible)",
-                       description="FID between two image folders or .npz statistics files, computed "
-                                   "exactly as pytorch-fid 0.3.0 does (same Inception weights, decoding, "
+                       description="FID between two image folders or .npz statistics files with "
+                                   "pytorch-fid 0.3.0's pipeline (same Inception weights, decoding, "
                                    "resize and statistics); the Frechet distance uses eigenvalues "
-                                   "unless --exact-sqrtm.")
+                                   "(faster, never complex) unless --exact-sqrtm.")
     p.add_argument("paths", nargs=2, metavar="PATH",
                    help="A B: image folders or .npz files (keys mu, sigma); with --save-stats: FOLDER OUT.npz")
     p.add_argument("--save-stats", action="store_true",

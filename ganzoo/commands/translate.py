@@ -62,9 +62,10 @@ def _load_model(args: argparse.Namespace):
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:  # unpickling refused, truncated or not a torch file
-            reason = " ".join(str(exc).split())[:200]
-            raise GanzooError(f"--weights {path}: cannot load it as a state dict ({type(exc).__name__}: "
-                              f"{reason})") from None
+            from ..checkpoint import load_error_reason
+
+            raise GanzooError(f"--weights {path}: cannot load it as a state dict "
+                              f"({load_error_reason(exc)})") from None
         if isinstance(state, dict) and state.get("format") == "ganzoo-checkpoint":
             raise GanzooError(f"--weights {path} is a ganzoo checkpoint; use 'ganzoo translate RUN_DIR' "
                               f"or --checkpoint {path} with its run folder")

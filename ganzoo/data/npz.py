@@ -52,7 +52,8 @@ def _headers(path: Path) -> dict[str, tuple[tuple[int, ...], Any]]:
                         shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
                 out[name[:-4]] = (tuple(shape), dtype)
     except (OSError, zipfile.BadZipFile, ValueError) as exc:
-        raise DataError(f"cannot read {path} as an .npz file: {exc}") from None
+        raise DataError(f"cannot read {path} as an .npz file: {exc}; set data.root to a file made "
+                        f"with numpy.savez") from None
     return out
 
 

@@ -152,6 +152,14 @@ def _load_real(path: Path, key: dict[str, Any], fingerprint: str | None, need_fe
     return _RealSide(stats, feats, f"cache:{path}", n)
 
 
+def _is_ganzoo_cache(path: Path) -> bool:
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            return "fingerprint" in f.files
+    except Exception:
+        return False
+
+
 def _real_side(real: torch.Tensor | None, ext: FeatureExtractor, key: dict[str, Any],
                cache: Path | None, need_features: bool, *, kind: str, batch_size: int,
                quantize: bool, progress: bool) -> _RealSide:
@@ -166,6 +174,9 @@ def _real_side(real: torch.Tensor | None, ext: FeatureExtractor, key: dict[str, 
         else:
             safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in f"{key['dataset']}-{ext.name}")
             file = cache / f"real-{safe}-{key['n']}-{key_hash}.npz"
+    if real is not None and file is not None and file.suffix.lower() == ".npz" and file.is_file() \
+            and not _is_ganzoo_cache(file):
+        real = None  # an explicit statistics file (e.g. pytorch-fid's) is used as given, never overwritten
     if real is None:
         if file is None or not file.is_file():
             raise GanzooError("no real samples and no real statistics file to compare with: pass real "

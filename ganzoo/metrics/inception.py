@@ -348,7 +348,9 @@ def load_inception(weights: str | os.PathLike | None = None, *, output_dims: Seq
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # truncated file, not a state dict, unsafe pickle
-        raise GanzooError(f"cannot read Inception weights {path}: {type(exc).__name__}: {exc}; "
+        from ..checkpoint import load_error_reason
+
+        raise GanzooError(f"cannot read Inception weights {path}: {load_error_reason(exc)}; "
                           f"delete it and download {WEIGHTS_URL} again") from None
     net = FIDInceptionV3(output_dims)
     if not isinstance(state, dict):

@@ -37,6 +37,9 @@ class _CriticOptions(VariantOptions):
     z_dim: int | None = Field(None, gt=0, description="latent size; None: 100 for images, 2 for points")
     loss: Literal["wasserstein"] = Field("wasserstein", description="fixed: the Wasserstein critic loss")
     d_steps: int = Field(5, gt=0, description="critic updates per generator update")
+    lr_decay_start: float | None = Field(
+        None, ge=0, lt=1, description="decay both learning rates linearly to 0 from this fraction "
+                                      "of train.steps on (None: constant)")
     # images (DCGAN-style nets)
     ngf: int = Field(64, gt=0, description="generator width (images)")
     ndf: int = Field(64, gt=0, description="critic width (images)")

@@ -7,6 +7,15 @@ import pytest
 import torch
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """The tensors here are tiny; one thread avoids OpenMP's slowdown on a busy 2-core machine."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
 @pytest.fixture(scope="session")
 def inception_weights(tmp_path_factory):
     from ganzoo.metrics.inception import FIDInceptionV3

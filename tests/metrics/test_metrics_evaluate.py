@@ -198,3 +198,23 @@ def test_default_extractor_without_weights(clean_weights_env):
     with pytest.raises(GanzooError, match="github.com/mseitzer/pytorch-fid"):
         choose_extractor("images", DataInfo(name="faces", kind="images", shape=(3, 64, 64)))
     assert choose_extractor("points", _ring_info()) == ("raw", [])
+
+
+def test_an_explicit_statistics_file_is_used_and_never_overwritten(tmp_path):
+    info = _ring_info()
+    fake, real = _ring_samples(300, 0), _ring_samples(300, 1)
+    s = stats_from_features(real.double().numpy() + 0.5)
+    np.savez_compressed(tmp_path / "pf.npz", mu=s.mu, sigma=s.sigma)
+    before = (tmp_path / "pf.npz").read_bytes()
+    (rec,) = evaluate(fake, real, info, ["fid"], real_stats_cache=tmp_path / "pf.npz")
+    assert rec["protocol"]["real_source"].startswith("file:")
+    sf = stats_from_features(fake.double().numpy())
+    assert rec["value"] == pytest.approx(frechet_distance(sf.mu, sf.sigma, s.mu, s.sigma), rel=1e-9)
+    assert (tmp_path / "pf.npz").read_bytes() == before
+    # a ganzoo cache file named explicitly is refreshed when the samples change
+    evaluate(fake, real, info, ["fid"], real_stats_cache=tmp_path / "mine.npz")
+    evaluate_module._MEMORY.clear()
+    (again,) = evaluate(fake, real, info, ["fid"], real_stats_cache=tmp_path / "mine.npz")
+    assert again["protocol"]["real_source"] == f"cache:{tmp_path / 'mine.npz'}"
+    (other,) = evaluate(fake, _ring_samples(300, 2), info, ["fid"], real_stats_cache=tmp_path / "mine.npz")
+    assert other["protocol"]["real_source"].startswith("computed from 300")

@@ -48,6 +48,11 @@ def test_few_samples_give_a_finite_value_and_a_warning_not_an_imaginary_componen
     assert value2 == pytest.approx(value, rel=1e-12)
     # the singular case agrees with sqrtm to the precision the spec measured (~4e-8)
     assert value == pytest.approx(_sqrtm_reference(sa.mu, sa.sigma, sb.mu, sb.sigma), rel=1e-6)
+    # only the second covariance singular (the first is positive definite)
+    full = stats_from_features(_gaussian_sets(64, 500, 1)[0])
+    with pytest.warns(FIDWarning, match="rank-deficient"):
+        mixed = frechet_distance(full.mu, full.sigma, sb.mu, sb.sigma)
+    assert mixed == pytest.approx(_sqrtm_reference(full.mu, full.sigma, sb.mu, sb.sigma), rel=1e-6)
 
 
 def test_bad_inputs_are_user_errors():

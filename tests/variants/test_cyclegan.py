@@ -181,13 +181,13 @@ def test_loss_weights_cycle_and_identity():
     v = _variant()
     with torch.no_grad():
         terms = v.generator_losses(a, b)
-        assert float(terms["loss_idt_a"]) == pytest.approx(5 * float(F.l1_loss(v.G_A(b), b)), rel=1e-6)
-        assert float(terms["loss_idt_b"]) == pytest.approx(5 * float(F.l1_loss(v.G_B(a), a)), rel=1e-6)
-        assert float(terms["loss_cycle_a"]) == pytest.approx(10 * float(F.l1_loss(v.G_B(v.G_A(a)), a)), rel=1e-6)
-        assert float(terms["loss_g_a"]) == pytest.approx(float(((v.D_A(v.G_A(a)) - 1) ** 2).mean()), rel=1e-6)
+        assert float(terms["loss_idt_a"]) == pytest.approx(5 * float(F.l1_loss(v.G_A(b), b)), rel=1e-5)
+        assert float(terms["loss_idt_b"]) == pytest.approx(5 * float(F.l1_loss(v.G_B(a), a)), rel=1e-5)
+        assert float(terms["loss_cycle_a"]) == pytest.approx(10 * float(F.l1_loss(v.G_B(v.G_A(a)), a)), rel=1e-5)
+        assert float(terms["loss_g_a"]) == pytest.approx(float(((v.D_A(v.G_A(a)) - 1) ** 2).mean()), rel=1e-5)
         w = _variant(lambda_A=2.0, lambda_B=4.0).generator_losses(a, b)
-        assert float(w["loss_idt_a"]) == pytest.approx(2 * float(F.l1_loss(v.G_A(b), b)), rel=1e-6)
-        assert float(w["loss_idt_b"]) == pytest.approx(1 * float(F.l1_loss(v.G_B(a), a)), rel=1e-6)
+        assert float(w["loss_idt_a"]) == pytest.approx(2 * float(F.l1_loss(v.G_A(b), b)), rel=1e-5)
+        assert float(w["loss_idt_b"]) == pytest.approx(1 * float(F.l1_loss(v.G_B(a), a)), rel=1e-5)
         assert "loss_idt_a" not in _variant(lambda_identity=0).generator_losses(a, b)
 
 

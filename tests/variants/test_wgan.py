@@ -145,3 +145,17 @@ def test_wgan_gp_critic_has_no_batchnorm(tmp_path):
 
     with pytest.raises(ConfigError, match="d_norm"):
         config_from_dict({"variant": {"name": "wgan_gp", "d_norm": "batch"}, "data": IMAGES})
+
+
+def test_lr_decay_start_decays_both_learning_rates_to_zero():
+    variant = _points_variant(WGANGP, WGANGPOptions, lr_decay_start=0.5)
+    scheds = variant.configure_schedulers(variant.optimizers, total_steps=10)
+    lrs = []
+    for _ in range(10):
+        for s in scheds.values():
+            s.step()
+        lrs.append([o.param_groups[0]["lr"] for o in variant.optimizers.values()])
+    assert lrs[3] == [1e-4, 1e-4]  # constant until half-way
+    assert lrs[6][0] == pytest.approx(1e-4 * 3 / 5)
+    assert lrs[-1] == [0.0, 0.0]
+    assert _points_variant(WGANGP, WGANGPOptions).configure_schedulers(variant.optimizers, 10) == {}
