@@ -5,6 +5,8 @@ its peak memory is that process's own (``os.wait4``) and a crash stays in it. Th
 scores every final checkpoint with :func:`ganzoo.evaluation.score` under one protocol (same
 metrics, sample count, sampling seed and real split) and writes:
 
+* ``OUT/<config stem>/bench_config.yaml``: the config as read when the bench started (what the
+  training processes get, so an edit to the file meanwhile changes no run);
 * ``OUT/<config stem>/seed<k>/``: the run folder, plus ``train.json`` (time and memory of each
   training process), ``bench.json`` (the run's result) and ``bench.log`` (the process's output);
 * ``OUT/results.md|csv|json``: mean +- standard error over seeds for each metric value, wall time,
@@ -75,6 +77,12 @@ class RunSpec:
     eval_every: int
     overrides: list[str]
     cfg: Any  # the RunConfig the training process will see
+    text: str = ""  # the config file as read when planning; the training process gets this copy
+
+    @property
+    def snapshot(self) -> Path:
+        """Where the planned config text is kept, so an edit to the file mid-bench changes no run."""
+        return self.run_dir.parent / "bench_config.yaml"
 
     @property
     def label(self) -> str:
@@ -146,7 +154,7 @@ def _check_existing(spec: RunSpec) -> None:
 
 def plan(settings: BenchSettings) -> list[RunSpec]:
     """Check every config and option up front (a typo fails now, not after hours of training)."""
-    from .config import load_config
+    from .config import config_from_dict, parse_yaml
     from .plugins import get_registry, suggest
 
     if not settings.configs:
@@ -177,7 +185,16 @@ def plan(settings: BenchSettings) -> list[RunSpec]:
             raise GanzooError(f"{text} and {seen[name]} have the same file name '{name}' (run folders "
                               f"are OUT/<file name>/seed<k>); rename one")
         seen[name] = text
-        base = load_config(path, ["log.progress=false", *settings.overrides])
+        try:
+            content = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read config: {exc}", file=text) from None
+        data, lines = parse_yaml(content, text)
+
+        def load(overrides: list[str]):
+            return config_from_dict(data, file=text, lines=lines, overrides=overrides)
+
+        base = load(["log.progress=false", *settings.overrides])
         source = registry.get("datasets", base.data.name)(base.data)
         kind = source.info().kind
         if kind not in DEFAULT_N:
@@ -196,28 +213,32 @@ def plan(settings: BenchSettings) -> list[RunSpec]:
         for k in range(settings.seeds):
             overrides = ["log.progress=false", *settings.overrides,
                          f"run.out_dir={json.dumps(str(out / name))}", f"run.name=seed{k}", f"seed={k}",
-                         f"eval.every={every}", f"eval.metrics=[{', '.join(metrics)}]", f"eval.n={n}"]
+                         f"eval.every={every}", f"eval.metrics=[{', '.join(metrics)}]", f"eval.n={n}",
+                         "eval.split=train", "eval.extractor=null"]  # the final scoring's protocol
             if base.eval is not None and base.eval.best is not None and base.eval.best not in metrics:
                 overrides.append("eval.best=null")
-            cfg = load_config(path, overrides)
+            cfg = load(overrides)
             spec = RunSpec(config=text, name=name, seed=k, run_dir=out / name / f"seed{k}",
                            steps=cfg.train.steps, kind=kind, metrics=metrics, n=n, eval_every=every,
-                           overrides=overrides, cfg=cfg)
+                           overrides=overrides, cfg=cfg, text=content)
             _check_existing(spec)
             specs.append(spec)
     return specs
 
 
 # -- training in a subprocess ----------------------------------------------------------------------
-def _maxrss_mib(usage: Any) -> float:
-    """``ru_maxrss`` is KiB on Linux and bytes on macOS."""
+def _maxrss_mib(usage: Any) -> float | None:
+    """``ru_maxrss`` is KiB on Linux and bytes on macOS; None where it is not measured."""
+    if usage is None:
+        return None
     scale = 1024 * 1024 if sys.platform == "darwin" else 1024
-    return float(usage.ru_maxrss) / scale
+    return round(float(usage.ru_maxrss) / scale, 1)
 
 
 def _wait(proc: subprocess.Popen) -> tuple[int, Any, bool]:
     """Wait for ``proc`` with its resource usage. Ctrl-C is passed on to it once per press (it
-    checkpoints and stops; a second press aborts it), SIGTERM too; returns (status, usage, stopped)."""
+    checkpoints and stops; a second press aborts it), SIGTERM too; returns (exit code, usage,
+    whether the bench was asked to stop)."""
     stopped = False
     previous = None
     if threading.current_thread() is threading.main_thread():
@@ -229,6 +250,8 @@ def _wait(proc: subprocess.Popen) -> tuple[int, Any, bool]:
     try:
         while True:
             try:
+                if not hasattr(os, "wait4"):  # Windows: no per-child resource usage
+                    return proc.wait(), None, stopped
                 _, status, usage = os.wait4(proc.pid, 0)
                 break
             except KeyboardInterrupt:
@@ -238,7 +261,7 @@ def _wait(proc: subprocess.Popen) -> tuple[int, Any, bool]:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return status, usage, stopped
+    return proc.returncode, usage, stopped
 
 
 def _read_json(path: Path) -> Any:
@@ -266,7 +289,7 @@ def train_run(spec: RunSpec, start_step: int, threads: int | None = None) -> tup
 
     ``threads`` sets the child's OMP/MKL thread count: on a busy machine one thread per process
     is often many times faster than several contending ones, and more repeatable."""
-    cmd = [sys.executable, "-m", "ganzoo", "run", "--resume", "auto", spec.config, *spec.overrides]
+    cmd = [sys.executable, "-m", "ganzoo", "run", "--resume", "auto", str(spec.snapshot), *spec.overrides]
     spec.run_dir.mkdir(parents=True, exist_ok=True)
     log_path = spec.run_dir / "bench.log"
     started = time.strftime("%Y-%m-%dT%H:%M:%S")
@@ -280,13 +303,13 @@ def train_run(spec: RunSpec, start_step: int, threads: int | None = None) -> tup
             env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 env=env, start_new_session=True)
-        status, usage, stopped = _wait(proc)
+        _, usage, stopped = _wait(proc)
         wall = time.perf_counter() - t0
     with open(log_path, encoding="utf-8", errors="replace") as log:
         log.seek(offset)
         tail = _last_line(log.read())
     segment = {"started": started, "start_step": start_step, "end_step": _checkpoint_steps(spec.run_dir),
-               "wall_s": round(wall, 3), "peak_rss_mib": round(_maxrss_mib(usage), 1),
+               "wall_s": round(wall, 3), "peak_rss_mib": _maxrss_mib(usage),
                "returncode": proc.returncode, "threads": threads}
     stats_path = spec.run_dir / "train.json"
     stats = _read_json(stats_path) if start_step > 0 else None
@@ -381,7 +404,8 @@ def evaluate_run(spec: RunSpec, eval_seed: int) -> dict[str, Any]:
     stats = _read_json(spec.run_dir / "train.json")
     segments = stats.get("segments", []) if isinstance(stats, dict) else []
     wall = sum(float(s.get("wall_s", 0)) for s in segments) if segments else None
-    peak = max((float(s.get("peak_rss_mib", 0)) for s in segments), default=None) if segments else None
+    peaks = [float(s["peak_rss_mib"]) for s in segments if s.get("peak_rss_mib") is not None]
+    peak = max(peaks) if peaks else None
     if wall is None:  # trained outside the bench: the log's first to last record is the best we know
         times = [float(r["time"]) for r in log if "time" in r]
         wall = (max(times) - min(times)) if len(times) > 1 else None
@@ -440,8 +464,8 @@ def _warm_caches(specs: list[RunSpec], settings: BenchSettings, say: Callable[[s
 
     done: set[tuple] = set()
     for spec in specs:
-        if spec.kind != "images":
-            continue
+        if spec.kind != "images" or _checkpoint_steps(spec.run_dir) >= spec.steps:
+            continue  # nothing to time: points need no extractor; a trained run is only scored
         seeds = sorted({spec.seed, settings.eval_seed})
         key = (json.dumps(spec.cfg.data.model_dump(mode="json"), sort_keys=True), tuple(spec.metrics), spec.n)
         todo = [s for s in seeds if key + (s,) not in done]
@@ -475,8 +499,9 @@ def run_one(spec: RunSpec, settings: BenchSettings, say: Callable[[str], None], 
         if segment["returncode"] != 0:
             raise RunFailed(f"{spec.config} seed {spec.seed}: training failed (exit "
                             f"{segment['returncode']}) in {spec.run_dir}: {tail}")
-        say(f"{prefix} {spec.label}: trained in {segment['wall_s']:.1f} s, peak RSS "
-            f"{segment['peak_rss_mib']:.0f} MiB")
+        peak = segment["peak_rss_mib"]
+        say(f"{prefix} {spec.label}: trained in {segment['wall_s']:.1f} s"
+            + ("" if peak is None else f", peak RSS {peak:.0f} MiB"))
     say(f"{prefix} {spec.label}: evaluating {','.join(spec.metrics)} on {spec.n} samples")
     try:
         result = evaluate_run(spec, settings.eval_seed)
@@ -507,6 +532,9 @@ def run_bench(settings: BenchSettings, say: Callable[[str], None] = _say) -> Ben
     threads_before = torch.get_num_threads()
     if settings.threads:
         torch.set_num_threads(settings.threads)  # the scoring in this process too
+    for spec in specs:
+        if not spec.snapshot.is_file() or spec.snapshot.read_text(encoding="utf-8") != spec.text:
+            _write_text(spec.snapshot, spec.text)
     results, failures = [], []
     try:
         if any(s.kind == "images" for s in specs):

@@ -280,6 +280,14 @@ def get_registry() -> Registry:
     return _registry.load()
 
 
+def loaded_registry() -> Registry | None:
+    """The registry once its plugins have finished loading, else None: for checks (such as
+    option validators) that must neither start loading nor wait on it, which could deadlock when
+    a plugin builds options while it is being imported."""
+    reg = _registry
+    return reg if reg is not None and reg._loaded and not reg._lock.locked() else None
+
+
 def reset_registry() -> None:
     """Forget loaded plugins so the next lookup scans entry points again (for tests)."""
     global _registry

@@ -159,6 +159,13 @@ def test_bench_end_to_end_tables_plots_hparams_failures_and_resume(tmp_path, cap
     resumed = json.loads((run_dir / "bench.json").read_text())
     assert resumed["training_processes"] == 2
     assert resumed["wall_s"] == pytest.approx(sum(s["wall_s"] for s in segments))
+    assert str(out / "lsq" / "bench_config.yaml") in json.loads((run_dir / "train.json").read_text())["command"]
+
+    # 8. a config edited since its runs were trained is refused, naming what changed
+    b.write_text(b.read_text().replace("- 24", "- 25"))
+    assert main(["bench", *good]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "lsq/seed0 holds a run of another config (differs in variant.g_hidden" in err[0]
 
 
 def test_bench_refuses_bad_input_in_one_line(tmp_path, capsys):

@@ -23,16 +23,17 @@ from ganzoo.errors import GanzooError
 from ganzoo.testing import tiny_config
 
 SECTIONS = ["run", "seed", "device", "precision", "variant", "data", "train", "log", "checkpoint",
-            "ema", "distributed"]
+            "ema", "distributed", "eval"]
 NEAR_MISSES = ["trian", "varient", "dta", "Run", "seed ", "logs", "checkpoints", "emma", "", "name",
                "steps", "variant.name", "TRAIN", "data_", "__class__"]
 OPTION_KEYS = ["name", "out_dir", "steps", "batch_size", "num_workers", "every", "image_every",
                "num_images", "keep", "decay", "start", "z_dim", "g_hidden", "d_hidden", "loss", "lr_g",
                "lr_d", "betas", "d_steps", "pack", "size", "preset", "seed", "root", "image_size",
-               "channels", "transforms", "limit", "stpes", "nmae", "lr", "tensorboard", "progress"]
+               "channels", "transforms", "limit", "stpes", "nmae", "lr", "tensorboard", "progress",
+               "metrics", "best", "n", "extractor", "split"]
 NAMES = ["vanilla", "dcgan", "wgan", "wgan_gp", "conditional", "cyclegan", "vae", "ring", "grid",
          "swiss_roll", "shapes", "two_domain", "image_folder", "npz", "mnist", "vanila", "rign", "bce",
-         "hinge", "hinj", "fp16", "cpu", "cuda:0", "gpu", "auto"]
+         "hinge", "hinj", "fp16", "cpu", "cuda:0", "gpu", "auto", "fid", "fdi", "kid", "modes"]
 
 keys = st.sampled_from(SECTIONS + NEAR_MISSES + OPTION_KEYS) | st.text(max_size=8)
 scalars = (st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=True)

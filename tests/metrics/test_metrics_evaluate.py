@@ -10,12 +10,12 @@ import pytest
 import torch
 from PIL import Image
 
+import ganzoo.metrics.evaluate as evaluate_module
 from ganzoo.commands.fid import main as fid_main
 from ganzoo.data.base import DataInfo, DataOptions, DataSource
 from ganzoo.errors import GanzooError
-from ganzoo.metrics import evaluate as evaluate_module
 from ganzoo.metrics.evaluate import choose_extractor, evaluate
-from ganzoo.metrics.fid import FIDWarning, frechet_distance, stats_from_features
+from ganzoo.metrics.fid import frechet_distance, stats_from_features
 
 pytestmark = pytest.mark.filterwarnings("ignore::ganzoo.metrics.fid.FIDWarning")
 
