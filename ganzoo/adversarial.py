@@ -16,7 +16,7 @@ from pydantic import Field, field_validator
 
 from .errors import GanzooError
 from .interfaces import Discriminator, Generator, StepContext, Variant, VariantOptions
-from .plugins import create_loss, get_registry
+from .plugins import create_loss, get_registry, loaded_registry
 
 
 class AdversarialOptions(VariantOptions):
@@ -33,9 +33,12 @@ class AdversarialOptions(VariantOptions):
     @field_validator("loss")
     @classmethod
     def _registered_loss(cls, v: str) -> str:
-        """Check the name against the registry here, so the config error names file and line."""
+        """Check the name against the registry here, so the config error names file and line
+        (while plugins are still loading, the check is left to the constructor below)."""
+        registry = loaded_registry()
         try:
-            get_registry().entry("losses", v)
+            if registry is not None:
+                registry.entry("losses", v)
         except GanzooError as exc:
             raise ValueError(str(exc)) from None
         return v

@@ -21,6 +21,7 @@ interrupted one resumes from its checkpoint; a deleted ``bench.json`` is only re
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import math
@@ -640,7 +641,9 @@ def summarize(specs: list[RunSpec], results: list[dict[str, Any]], failures: lis
     cols = columns(results)
     configs: dict[str, dict[str, Any]] = {}
     for spec in specs:
-        c = configs.setdefault(spec.name, {"name": spec.name, "config": spec.config, "steps": spec.steps,
+        c = configs.setdefault(spec.name, {"name": spec.name, "config": spec.config,
+                                           "sha256": hashlib.sha256(spec.text.encode()).hexdigest(),
+                                           "steps": spec.steps,
                                            "kind": spec.kind, "metrics_used": spec.metrics, "n": spec.n,
                                            "eval_every": spec.eval_every, "seeds": [], "ok_seeds": [],
                                            "failed_seeds": []})
@@ -751,7 +754,7 @@ def markdown(summary: dict[str, Any]) -> str:
             lines.append(f"| `{f['name']}` | {f['seed']} | `{f['run_dir']}` | {err} |")
     lines += ["", "## Protocol", ""]
     for c in summary["configs"].values():
-        lines.append(f"- `{c['name']}` ({c['config']}): {c['steps']} steps, metrics "
+        lines.append(f"- `{c['name']}` ({c['config']}, sha256 {c['sha256'][:12]}): {c['steps']} steps, metrics "
                      f"{', '.join(c['metrics_used'])} on n = {c['n']}, in-training evaluation every "
                      f"{c['eval_every']} steps (the curves in plots/)")
     for p in summary["protocol"]:

@@ -22,8 +22,9 @@ MAX_NAME = 40
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("new-plugin", help="scaffold a plugin package (variant, config, README, test)",
-                       description="Create ganzoo-NAME/: an installable plugin package whose variant "
-                                   "NAME trains as is; edit ganzoo_NAME/plugin.py from there.")
+                       description="Create ganzoo-NAME/ (underscores in NAME become hyphens): an "
+                                   "installable plugin package whose variant NAME trains as is; edit "
+                                   "ganzoo_NAME/plugin.py from there.")
     p.add_argument("name", metavar="NAME",
                    help="variant and entry-point name: lowercase letters, digits and single '_'")
     p.add_argument("--dir", default=".", help="folder to create ganzoo-NAME/ in (default: current)")

@@ -2,7 +2,8 @@
 
 G: a label embedding joins the latent code before the DCGAN generator, either concatenated
 (``z' = [z, e(y)]``, cGAN of Mirza & Osindero) or multiplied elementwise (``z' = z * e(y)``, as in
-many AC-GAN implementations). D conditions in one of two ways:
+many AC-GAN implementations); or (``cbn``) every BatchNorm gets per-class gains and biases, as in
+the projection paper's generator. D conditions in one of two ways:
 
 * ``projection`` (Miyato & Koyama 2018): ``D(x, y) = psi(phi(x)) + <e(y), phi(x)>`` where
   ``phi(x)`` is the flattened last 4x4 feature map of the DCGAN discriminator and ``psi`` its
@@ -28,29 +29,55 @@ def _need_labels(labels: torch.Tensor | None, who: str) -> torch.Tensor:
     return labels.long().reshape(-1)
 
 
+class ConditionalBatchNorm2d(nn.Module):
+    """BatchNorm without its own affine; per-class gain and bias (de Vries et al. 2017)."""
+
+    def __init__(self, features: int, num_classes: int) -> None:
+        super().__init__()
+        self.bn = nn.BatchNorm2d(features, affine=False)
+        self.gain = nn.Embedding(num_classes, features)
+        self.bias = nn.Embedding(num_classes, features)
+        nn.init.normal_(self.gain.weight, 1.0, 0.02)
+        nn.init.zeros_(self.bias.weight)
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        h = self.bn(x)
+        return h * self.gain(labels)[:, :, None, None].to(h.dtype) + self.bias(labels)[:, :, None, None].to(h.dtype)
+
+
 class ConditionalDCGANGenerator(Generator):
-    """DCGAN generator fed ``[z, e(y)]`` (``concat``) or ``z * e(y)`` (``multiply``)."""
+    """DCGAN generator fed ``[z, e(y)]`` (``concat``) or ``z * e(y)`` (``multiply``), or with
+    every BatchNorm made class-conditional (``cbn``: per-class gains and biases)."""
 
     def __init__(self, z_dim: int, image_size: int, channels: int, num_classes: int, ngf: int = 64,
                  conditioning: str = "concat", embed_dim: int = 32) -> None:
         super().__init__()
-        if conditioning not in ("concat", "multiply"):
+        if conditioning not in ("concat", "multiply", "cbn"):
             raise ValueError(f"unknown generator conditioning {conditioning!r}")
         self.z_dim, self.num_classes, self.conditioning = z_dim, num_classes, conditioning
-        dim = embed_dim if conditioning == "concat" else z_dim
-        self.embed = nn.Embedding(num_classes, dim)
+        if conditioning != "cbn":
+            self.embed = nn.Embedding(num_classes, embed_dim if conditioning == "concat" else z_dim)
         trunk_in = z_dim + embed_dim if conditioning == "concat" else z_dim
         self.trunk = DCGANGenerator(trunk_in, image_size, channels, ngf)
         init_normal(self.trunk)
-        if conditioning == "multiply":  # e ~ N(1, 0.5): z keeps its scale and classes start apart
+        if conditioning == "cbn":  # swap the trunk's BatchNorms for class-conditional ones
+            for i, m in enumerate(self.trunk.net):
+                if isinstance(m, nn.BatchNorm2d):
+                    self.trunk.net[i] = ConditionalBatchNorm2d(m.num_features, num_classes)
+        elif conditioning == "multiply":  # e ~ N(1, 0.5): z keeps its scale and classes start apart
             nn.init.normal_(self.embed.weight, 1.0, 0.5)
-        else:                           # e ~ N(0, 1), on the scale of z
+        else:                             # e ~ N(0, 1), on the scale of z
             nn.init.normal_(self.embed.weight, 0.0, 1.0)
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        e = self.embed(_need_labels(labels, "generator").to(z.device))
-        h = torch.cat([z, e.to(z.dtype)], dim=1) if self.conditioning == "concat" else z * e.to(z.dtype)
-        return self.trunk(h)
+        y = _need_labels(labels, "generator").to(z.device)
+        if self.conditioning == "cbn":
+            h = z.view(z.shape[0], self.z_dim, 1, 1)
+            for m in self.trunk.net:
+                h = m(h, y) if isinstance(m, ConditionalBatchNorm2d) else m(h)
+            return h
+        e = self.embed(y).to(z.dtype)
+        return self.trunk(torch.cat([z, e], dim=1) if self.conditioning == "concat" else z * e)
 
 
 class ConditionalDCGANDiscriminator(Discriminator):

@@ -34,8 +34,8 @@ class ConditionalOptions(AdversarialOptions):
     ndf: int = Field(64, gt=0, description="discriminator width")
     d_norm: Literal["batch", "layer", "none"] = "batch"
     spectral_norm: bool = Field(False, description="spectral normalisation on D's layers")
-    g_conditioning: Literal["concat", "multiply"] = Field(
-        "concat", description="G input: [z, embed(y)] or z * embed(y)")
+    g_conditioning: Literal["concat", "multiply", "cbn"] = Field(
+        "concat", description="G input [z, embed(y)] or z * embed(y); cbn: class-conditional BatchNorm")
     embed_dim: int = Field(32, gt=0, description="G's label embedding size (concat only)")
     d_conditioning: Literal["projection", "concat"] = Field(
         "projection", description="projection (Miyato & Koyama) or one-hot maps concatenated to x")
