@@ -10,6 +10,7 @@ per config, with the exact command and the setup (steps, batch, seconds per run)
     python tools/bench_modes.py zoo_configs/grid2d_vanilla.yaml zoo_configs/ring2d_vanilla.yaml \
         --seeds 5 --jobs 2 --markdown /tmp/bench.md
 
+``--from-jsonl FILES`` re-tabulates recorded runs without training.
 ``--set KEY=VALUE`` applies a config override to every config (e.g. ``--set train.steps=2000``).
 ``--jobs N`` trains N runs at once, one thread each (``--threads`` per job); runs are written
 under ``--out-dir`` (default: a temporary folder, deleted at the end unless ``--keep``).
@@ -63,7 +64,8 @@ def run_one(config: str, seed: int, overrides: list[str], out_dir: str, samples:
     x = trained.variant.sample(samples, generator=torch.Generator().manual_seed(10_000 + seed))
     scores = mode_metrics(x, extras["centers"], extras["std"])
     return {"config": config, "seed": seed, "steps": cfg.train.steps, "batch": cfg.train.batch_size,
-            "seconds": seconds, "run_dir": str(result.run_dir), **scores}
+            "seconds": seconds, "run_dir": str(result.run_dir), "setup": describe(config, overrides),
+            **scores}
 
 
 def mean_se(values: list[float]) -> tuple[float, float]:
@@ -87,8 +89,8 @@ def describe(config: str, overrides: list[str]) -> str:
 
     cfg = load_config(config, overrides=overrides)
     v = cfg.variant.model_dump()
-    keys = ("g_hidden", "d_hidden", "d_act", "pack", "loss", "lr_g", "lr_d", "betas", "d_steps",
-            "gp_lambda", "clip", "z_dim")
+    keys = ("z_dim", "g_hidden", "g_batchnorm", "d_hidden", "d_act", "pack", "loss", "lr_g", "lr_d",
+            "betas", "lr_decay_start", "d_steps", "gp_lambda", "clip")
     parts = [f"{k}={v[k]}" for k in keys if k in v and v[k] is not None]
     ema = f", ema={cfg.ema.decay}" if cfg.ema else ""
     return (f"{cfg.variant.name} on {cfg.data.name}: {', '.join(parts)}; "
@@ -109,7 +111,7 @@ def table(rows: list[dict[str, Any]], configs: list[str], overrides: list[str]) 
             cells.append(f"{m:.2f} +- {se:.2f}")
         sec = sum(r["seconds"] for r in mine) / len(mine)
         lines.append(f"| {Path(config).stem} | {len(mine)} | {cells[0]} (of {k}) | {cells[1]} | "
-                     f"{cells[2]} | {sec:.0f} | {describe(config, overrides)} |")
+                     f"{cells[2]} | {sec:.0f} | {mine[0].get('setup') or describe(config, overrides)} |")
     return "\n".join(lines)
 
 
@@ -127,7 +129,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--keep", action="store_true", help="keep the run folders")
     p.add_argument("--markdown", default=None, help="also write the table (and command) here")
     p.add_argument("--jsonl", default=None, help="append one JSON line per run here")
+    p.add_argument("--from-jsonl", nargs="+", default=None, metavar="FILE",
+                   help="train nothing: tabulate the runs recorded in these --jsonl files")
     args = p.parse_args(argv)
+
+    if args.from_jsonl:  # the configs given are the rows, in order
+        rows = [json.loads(line) for f in args.from_jsonl
+                for line in Path(f).read_text(encoding="utf-8").splitlines() if line.strip()]
+        text = table(rows, args.configs, args.overrides)
+        print(text)
+        if args.markdown:
+            Path(args.markdown).write_text(text + "\n", encoding="utf-8")
+        return 0
 
     out_dir = args.out_dir or tempfile.mkdtemp(prefix="bench_modes-")
     os.makedirs(out_dir, exist_ok=True)

@@ -110,14 +110,16 @@ class InceptionExtractor(FeatureExtractor):
 
     def __init__(self, weights: str | os.PathLike | None = None, dims: int = 2048,
                  device: str | torch.device | None = "cpu", download: bool = True,
-                 progress: bool = True, **_: Any) -> None:
+                 progress: bool = True, channels_last: bool = False, **_: Any) -> None:
+        """``channels_last`` runs ~1.6x faster on CPU but its features differ from pytorch-fid's
+        layout by ~1e-7 relative, so the default keeps pytorch-fid's (contiguous) layout."""
         from .inception import RESIZE_MODE, load_inception
 
         self.device = resolve_device(device)
         self.net, self.weights_hash = load_inception(weights, output_dims=(dims,), download=download,
                                                      progress=progress)
         self.net.to(self.device)
-        if self.device.type == "cpu":
+        if channels_last:
             self.net.use_channels_last()
         self.dims = int(dims)
         self.name = "inception"
