@@ -298,6 +298,7 @@ def train_run(spec: RunSpec, start_step: int, threads: int | None = None) -> tup
         log.write(f"\n=== {started} from step {start_step}: {shlex.join(cmd)}\n")
         log.flush()
         offset = log.tell()
+        load_before = _loadavg()
         t0 = time.perf_counter()
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         if threads:
@@ -311,7 +312,8 @@ def train_run(spec: RunSpec, start_step: int, threads: int | None = None) -> tup
         tail = _last_line(log.read())
     segment = {"started": started, "start_step": start_step, "end_step": _checkpoint_steps(spec.run_dir),
                "wall_s": round(wall, 3), "peak_rss_mib": _maxrss_mib(usage),
-               "returncode": proc.returncode, "threads": threads}
+               "returncode": proc.returncode, "threads": threads,
+               "load_average": {"start": load_before, "end": _loadavg()}}
     stats_path = spec.run_dir / "train.json"
     stats = _read_json(stats_path) if start_step > 0 else None
     segments = list(stats.get("segments", [])) if isinstance(stats, dict) else []
@@ -420,6 +422,7 @@ def evaluate_run(spec: RunSpec, eval_seed: int) -> dict[str, Any]:
         "key": spec.key(eval_seed), "steps": spec.steps, "checkpoint": str(trained.checkpoint),
         "variant": trained.config.variant.name, "data": trained.config.data.name, "kind": spec.kind,
         "wall_s": wall, "training_processes": len(segments), "steps_per_s": speed,
+        "load_average_1min": [x for s in segments for x in _segment_load(s)],
         "steps_per_s_source": speed_source, "peak_rss_mib": peak,
         "params": int(sum(p.numel() for p in trained.variant.parameters())),
         "g_params": int(sum(p.numel() for p in net.parameters())),
@@ -427,6 +430,12 @@ def evaluate_run(spec: RunSpec, eval_seed: int) -> dict[str, Any]:
         "hparams": _hparams(spec, trained.config),
         "evaluated_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
+
+
+def _segment_load(segment: dict[str, Any]) -> list[float]:
+    """The 1-minute load averages sampled when a training process started and ended."""
+    load = segment.get("load_average") or {}
+    return [float(v[0]) for v in (load.get("start"), load.get("end")) if v]
 
 
 def _hparams(spec: RunSpec, cfg: Any) -> dict[str, Any]:
@@ -613,6 +622,12 @@ def _loadavg() -> list[float] | None:
         return None
 
 
+def _load_range(results: list[dict[str, Any]]) -> list[float] | None:
+    """Lowest and highest 1-minute load average sampled around the runs' training processes."""
+    samples = [x for r in results for x in r.get("load_average_1min") or []]
+    return [min(samples), max(samples)] if samples else None
+
+
 def _protocol(results: list[dict[str, Any]], settings: BenchSettings) -> list[dict[str, Any]]:
     """One entry per distinct protocol (metric, extractor, sample counts, options, notes)."""
     groups: dict[str, dict[str, Any]] = {}
@@ -665,7 +680,8 @@ def summarize(specs: list[RunSpec], results: list[dict[str, Any]], failures: lis
                     "torch": torch.__version__, "cpus": os.cpu_count(),
                     "threads_per_run": settings.threads or "inherited (torch default)",
                     "devices": sorted({str(s.cfg.device) for s in specs}),
-                    "load_average_start": load_start, "load_average_end": _loadavg()},
+                    "load_average_start": load_start, "load_average_end": _loadavg(),
+                    "load_average_1min_during_training": _load_range(results)},
         "columns": cols, "configs": configs, "protocol": _protocol(results, settings),
         "runs": [{k: v for k, v in r.items() if k not in ("curves", "hparams")} for r in results],
         "failures": failures,
@@ -757,6 +773,10 @@ def markdown(summary: dict[str, Any]) -> str:
         lines.append(f"- `{c['name']}` ({c['config']}, sha256 {c['sha256'][:12]}): {c['steps']} steps, metrics "
                      f"{', '.join(c['metrics_used'])} on n = {c['n']}, in-training evaluation every "
                      f"{c['eval_every']} steps (the curves in plots/)")
+    lines.append("- Curves (plots/): each run's own in-training evaluations. The trainer scores with the "
+                 "run's seed (its sampling noise and, for images, the seed of the classifier feature "
+                 "extractor), so a curve's last point can differ from the table, which scores every run "
+                 f"with seed {summary['settings']['eval_seed']}.")
     for p in summary["protocol"]:
         parts = [f"extractor {p['extractor'] or 'none (samples directly)'}"]
         if p.get("extractor_weights_sha256"):
@@ -773,9 +793,15 @@ def markdown(summary: dict[str, Any]) -> str:
     m = summary["machine"]
     lines += ["", f"Machine: {m['platform']}, {m['cpus']} CPUs (threads per training process: "
                   f"{m['threads_per_run']}), Python {m['python']}, torch {m['torch']}, "
-                  f"device {', '.join(m['devices'])}; load average (1, 5, 15 min) at start "
-                  f"{m['load_average_start']}, at end {m['load_average_end']}. Created {summary['created']}.", ""]
+                  f"device {', '.join(m['devices'])}; 1-minute load average while the runs trained: "
+                  f"{_fmt_range(m['load_average_1min_during_training'])}, while this table was made: "
+                  f"{m['load_average_start']} -> {m['load_average_end']} (1, 5, 15 min). "
+                  f"Created {summary['created']}.", ""]
     return "\n".join(lines)
+
+
+def _fmt_range(pair: list[float] | None) -> str:
+    return "not recorded" if not pair else f"{pair[0]:.1f} to {pair[1]:.1f}"
 
 
 def csv_text(summary: dict[str, Any]) -> str:
