@@ -51,6 +51,21 @@ def kill_during_checkpoint_write(proc: subprocess.Popen, ckpt_dir: Path, timeout
     return False
 
 
+def wait_for_step(proc: subprocess.Popen, log: Path, step: int, timeout: float = 120) -> bool:
+    """Wait until the run has logged ``step`` (True) or has ended (False)."""
+    import json
+
+    deadline = time.time() + timeout
+    while time.time() < deadline and proc.poll() is None:
+        if log.exists():
+            lines = [l for l in log.read_text().splitlines() if l.endswith("}")]
+            steps = [json.loads(l).get("step", 0) for l in lines]
+            if steps and max(steps) >= step:
+                return True
+        time.sleep(0.01)
+    return False
+
+
 def test_sigkill_at_random_moments_then_resume_is_bit_identical(tmp_path):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -66,14 +81,13 @@ def test_sigkill_at_random_moments_then_resume_is_bit_identical(tmp_path):
     proc = start(cfg)
     if kill_during_checkpoint_write(proc, run_dir / "checkpoints"):
         kills, mid_write = kills + 1, mid_write + 1
-    for _ in range(4):
+    # then kills at random training steps (by progress, so the machine's speed does not matter)
+    for target in sorted(rng.sample(range(4, STEPS - 2), 3)):
         proc = start(cfg)
-        time.sleep(rng.uniform(1.5, 4.0))  # start-up takes ~1-2 s; kill somewhere in training
-        if proc.poll() is not None:
-            break
-        proc.kill()
+        if wait_for_step(proc, run_dir / "log.jsonl", target):
+            proc.kill()
+            kills += 1
         proc.wait()
-        kills += 1
     # a corrupt latest checkpoint is skipped with a warning
     found = list_checkpoints(run_dir)
     if found:
@@ -82,7 +96,7 @@ def test_sigkill_at_random_moments_then_resume_is_bit_identical(tmp_path):
                            capture_output=True, text=True, timeout=300)
     if "already finished" not in final.stderr:
         assert final.returncode == 0, final.stderr
-    assert kills >= 3 and mid_write == 1
+    assert kills == 4 and mid_write == 1
     if found:
         assert "skipping" in final.stderr and found[-1].name in final.stderr
 
