@@ -59,6 +59,7 @@ class AdversarialVariant(Variant):
     """G, D, a loss and the alternating update. Subclasses implement ``build_networks``."""
 
     Options = AdversarialOptions
+    supports_accumulation = True
     G: Generator
     D: Discriminator
 
@@ -94,33 +95,49 @@ class AdversarialVariant(Variant):
         """Called after each discriminator update (weight clipping goes here)."""
 
     def train_step(self, batches: Iterator[dict[str, torch.Tensor]], ctx: StepContext) -> dict[str, Any]:
+        """``d_steps`` D updates, each on fresh real batches, then one G update.
+
+        With gradient accumulation every update sums the gradients of ``ctx.accumulate``
+        micro-batches (``ctx.backward`` scales each), and the G update draws one latent batch per
+        micro-batch, with the labels of the last D update's micro-batches.
+        """
         opt_g, opt_d = self.optimizers["G"], self.optimizers["D"]
         logs: dict[str, Any] = {}
         for _ in range(self.options.d_steps):
-            batch = next(batches)
-            real, labels = batch["x"], batch.get("y")
-            z = self.G.sample_latent(real.shape[0], device=real.device)
-            with ctx.autocast():
-                with torch.no_grad():
-                    fake = self.G(z, labels)
-                d_loss = self.loss.d_loss(self.D(real, labels), self.D(fake, labels))
-                terms = self.d_penalty(real, fake, labels)
-                total = d_loss + sum(terms.values()) if terms else d_loss
             opt_d.zero_grad(set_to_none=True)
-            ctx.backward(total)
+            d_loss_sum: torch.Tensor | float = 0.0
+            term_sums: dict[str, torch.Tensor] = {}
+            micro: list[tuple[int, torch.Tensor | None]] = []  # (size, labels) for the G update
+            for _ in range(ctx.accumulate):
+                batch = next(batches)
+                real, labels = batch["x"], batch.get("y")
+                z = self.G.sample_latent(real.shape[0], device=real.device)
+                with ctx.autocast():
+                    with torch.no_grad():
+                        fake = self.G(z, labels)
+                    d_loss = self.loss.d_loss(self.D(real, labels), self.D(fake, labels))
+                    terms = self.d_penalty(real, fake, labels)
+                    total = d_loss + sum(terms.values()) if terms else d_loss
+                ctx.backward(total)
+                d_loss_sum = d_loss_sum + d_loss.detach()
+                for k, v in terms.items():
+                    term_sums[k] = term_sums.get(k, 0.0) + v.detach()
+                micro.append((real.shape[0], labels))
             ctx.step(opt_d, "D")
             self.after_d_step()
-        logs["loss_d"] = d_loss.detach()
-        logs.update({k: v.detach() for k, v in terms.items()})
+        logs["loss_d"] = d_loss_sum / ctx.accumulate
+        logs.update({k: v / ctx.accumulate for k, v in term_sums.items()})
 
-        n = real.shape[0]
-        z = self.G.sample_latent(n, device=real.device)
-        with ctx.autocast():
-            g_loss = self.loss.g_loss(self.D(self.G(z, labels), labels))
         opt_g.zero_grad(set_to_none=True)
-        ctx.backward(g_loss)
+        g_loss_sum: torch.Tensor | float = 0.0
+        for n, labels in micro:
+            z = self.G.sample_latent(n, device=self._device())
+            with ctx.autocast():
+                g_loss = self.loss.g_loss(self.D(self.G(z, labels), labels))
+            ctx.backward(g_loss)
+            g_loss_sum = g_loss_sum + g_loss.detach()
         ctx.step(opt_g, "G")
-        logs["loss_g"] = g_loss.detach()
+        logs["loss_g"] = g_loss_sum / ctx.accumulate
         return logs
 
     # -- sampling ----------------------------------------------------------------------------

@@ -43,7 +43,11 @@ class RunSection(_Section):
 
 class TrainSection(_Section):
     steps: int = Field(1000, gt=0, description="generator updates")
-    batch_size: int = Field(64, gt=0)
+    batch_size: int = Field(64, gt=0, description="items per batch and process (per micro-batch "
+                                                   "when accumulating)")
+    accumulate: int = Field(1, gt=0, description="gradient accumulation: micro-batches of batch_size "
+                                                 "per optimizer step (effective batch = batch_size x "
+                                                 "accumulate x processes)")
     num_workers: int = Field(0, ge=0, description="DataLoader worker processes")
     channels_last: bool = Field(False, description="channels-last memory format (image data)")
     compile: bool = Field(False, description="torch.compile the networks (CUDA only)")

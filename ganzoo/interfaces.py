@@ -87,8 +87,10 @@ class StepContext:
     """What the trainer hands ``train_step``: precision, backward/step and logging switches.
 
     Variants call ``ctx.backward(loss)`` and ``ctx.step(optimizer, name)`` instead of
-    ``loss.backward()`` and ``optimizer.step()`` so that fp16 loss scaling, gradient-norm logging
-    and gradient accumulation apply without the variant knowing about them.
+    ``loss.backward()`` and ``optimizer.step()`` so that fp16 loss scaling, gradient-norm logging,
+    gradient averaging across processes and the scaling for gradient accumulation apply without
+    the variant knowing about them. A variant that sets ``supports_accumulation = True`` runs
+    ``ctx.accumulate`` micro-batches (forward and ``ctx.backward`` each) before each ``ctx.step``.
     """
 
     def __init__(self, device: torch.device, precision: str = "fp32",
@@ -101,6 +103,7 @@ class StepContext:
         self.log_now = False         # True on steps the trainer will log
         self.grad_norms: dict[str, float] = {}
         self.world_size = 1          # > 1 under torchrun: gradients are averaged across ranks
+        self.accumulate = 1          # micro-batches per optimizer step (``train.accumulate``)
 
     def autocast(self) -> contextlib.AbstractContextManager:
         """Autocast for the configured precision; a no-op in fp32 and on devices without it."""
@@ -110,6 +113,10 @@ class StepContext:
         return torch.autocast(device_type=self.device.type, dtype=dtype)
 
     def backward(self, loss: torch.Tensor) -> None:
+        """Backward of one micro-batch's mean loss; with accumulation it is divided by the number
+        of micro-batches, so the summed gradients are those of the mean over the whole batch."""
+        if self.accumulate > 1:
+            loss = loss / self.accumulate
         if self.scaler is not None:
             self.scaler.scale(loss).backward()
         else:
@@ -155,6 +162,9 @@ class Variant(nn.Module):
     Options: ClassVar[type[VariantOptions]] = VariantOptions
     #: data kinds this variant can train on ("points", "images", "paired" ...)
     supports: ClassVar[tuple[str, ...]] = ("images",)
+    #: True if ``train_step`` honours ``ctx.accumulate`` (the trainer refuses
+    #: ``train.accumulate > 1`` otherwise, rather than silently ignoring it)
+    supports_accumulation: ClassVar[bool] = False
 
     def __init__(self, options: VariantOptions, data: "DataInfo") -> None:
         super().__init__()

@@ -141,6 +141,10 @@ def build(cfg: RunConfig, device: torch.device | None = None):
         raise ConfigError(f"variant '{cfg.variant.name}' trains on {', '.join(variant_cls.supports)} "
                           f"data but data set '{cfg.data.name}' is {info.kind}; pick another data "
                           f"set or variant", file=cfg.source, key="data.name")
+    if cfg.train.accumulate > 1 and not getattr(variant_cls, "supports_accumulation", False):
+        raise ConfigError(f"variant '{cfg.variant.name}' does not support gradient accumulation; "
+                          f"set train.accumulate: 1 (a larger train.batch_size has the same effect "
+                          f"if it fits in memory)", file=cfg.source, key="train.accumulate")
     variant: Variant = variant_cls(cfg.variant, info)
     if device is not None:
         variant.to(device)
@@ -312,6 +316,7 @@ def _train(cfg, run_dir, resume, device, dinfo, tqdm, make_loader, EMA) -> Train
     ctx = StepContext(device, cfg.precision, scaler)
     ctx.total_steps = cfg.train.steps
     ctx.world_size = dinfo.world_size
+    ctx.accumulate = cfg.train.accumulate
 
     preview_gen = torch.Generator().manual_seed(cfg.seed + 1_000_003)
     n_preview = 2500 if info.kind == "points" else cfg.log.num_images

@@ -120,6 +120,7 @@ class CycleGAN(Variant):
 
     Options = CycleGANOptions
     supports = ("unpaired",)
+    supports_accumulation = True
     options: CycleGANOptions
 
     def __init__(self, options: CycleGANOptions, data) -> None:
@@ -191,37 +192,48 @@ class CycleGAN(Variant):
         return {**terms, "fake_A": fake_A, "fake_B": fake_B}
 
     def train_step(self, batches: Iterator[dict[str, torch.Tensor]], ctx: StepContext) -> dict[str, Any]:
+        """The reference order: both generators, then both discriminators on pooled fakes.
+
+        With gradient accumulation each update sums ``ctx.accumulate`` micro-batches; the
+        discriminators then see each micro-batch's fakes through the pools in the same order.
+        """
         opt_g, opt_d = self.optimizers["G"], self.optimizers["D"]
-        batch = next(batches)
-        real_A, real_B = batch["a"], batch["b"]
 
         # 1. both generators, with the discriminators frozen (no parameter gradients for them)
         self._set_d_grad(False)
-        with ctx.autocast():
-            out = self.generator_losses(real_A, real_B)
-            fake_A, fake_B = out.pop("fake_A"), out.pop("fake_B")
-            loss_g = sum(out.values())
         opt_g.zero_grad(set_to_none=True)
-        ctx.backward(loss_g)
+        sums: dict[str, torch.Tensor] = {}
+        micro = []  # (real_A, real_B, fake_A, fake_B) per micro-batch, for the D update
+        for _ in range(ctx.accumulate):
+            batch = next(batches)
+            real_A, real_B = batch["a"], batch["b"]
+            with ctx.autocast():
+                out = self.generator_losses(real_A, real_B)
+                fake_A, fake_B = out.pop("fake_A"), out.pop("fake_B")
+                loss_g = sum(out.values())
+            ctx.backward(loss_g)
+            for k, v in {**out, "loss_g": loss_g}.items():
+                sums[k] = sums.get(k, 0.0) + v.detach()
+            micro.append((real_A, real_B, fake_A.detach(), fake_B.detach()))
         ctx.step(opt_g, "G")
         self._set_d_grad(True)
 
         # 2. both discriminators: D_A (real B vs pooled fake B), then D_B (real A vs pooled fake A)
-        pooled_B = self.pool_B.query(fake_B)
-        pooled_A = self.pool_A.query(fake_A)
-        n = real_A.shape[0]
-        with ctx.autocast():  # real and pooled fake in one call per D (per-image layers: same scores)
-            scores_a = self.D_A(torch.cat([real_B, pooled_B]))
-            scores_b = self.D_B(torch.cat([real_A, pooled_A]))
-            loss_d_a = self.loss.d_loss(scores_a[:n], scores_a[n:])
-            loss_d_b = self.loss.d_loss(scores_b[:n], scores_b[n:])
         opt_d.zero_grad(set_to_none=True)
-        ctx.backward(loss_d_a + loss_d_b)  # disjoint parameters: same gradients as two backward calls
+        for real_A, real_B, fake_A, fake_B in micro:
+            pooled_B = self.pool_B.query(fake_B)
+            pooled_A = self.pool_A.query(fake_A)
+            n = real_A.shape[0]
+            with ctx.autocast():  # real and pooled fake in one call per D (per-image layers: same scores)
+                scores_a = self.D_A(torch.cat([real_B, pooled_B]))
+                scores_b = self.D_B(torch.cat([real_A, pooled_A]))
+                loss_d_a = self.loss.d_loss(scores_a[:n], scores_a[n:])
+                loss_d_b = self.loss.d_loss(scores_b[:n], scores_b[n:])
+            ctx.backward(loss_d_a + loss_d_b)  # disjoint parameters: same gradients as two backward calls
+            sums["loss_d_a"] = sums.get("loss_d_a", 0.0) + loss_d_a.detach()
+            sums["loss_d_b"] = sums.get("loss_d_b", 0.0) + loss_d_b.detach()
         ctx.step(opt_d, "D")
-
-        logs = {k: v.detach() for k, v in out.items()}
-        logs.update(loss_g=loss_g.detach(), loss_d_a=loss_d_a.detach(), loss_d_b=loss_d_b.detach())
-        return logs
+        return {k: v / ctx.accumulate for k, v in sums.items()}
 
     # -- state -------------------------------------------------------------------------------
     def extra_state(self) -> dict[str, Any]:

@@ -80,6 +80,7 @@ class VAEOptions(VariantOptions):
 
 class VAE(Variant):
     Options = VAEOptions
+    supports_accumulation = True
     supports = ("images", "points")
     options: VAEOptions
 
@@ -135,14 +136,18 @@ class VAE(Variant):
 
     def train_step(self, batches: Iterator[dict[str, torch.Tensor]], ctx: StepContext) -> dict[str, Any]:
         opt = self.optimizers["vae"]
-        x = next(batches)["x"]
-        with ctx.autocast():
-            rec, kl = self.terms(x)
-            loss = (rec + self.options.beta * kl).mean()
         opt.zero_grad(set_to_none=True)
-        ctx.backward(loss)
+        sums = {"loss": 0.0, "loss_recon": 0.0, "loss_kl": 0.0}
+        for _ in range(ctx.accumulate):  # micro-batches when accumulating gradients
+            x = next(batches)["x"]
+            with ctx.autocast():
+                rec, kl = self.terms(x)
+                loss = (rec + self.options.beta * kl).mean()
+            ctx.backward(loss)
+            for name, value in (("loss", loss), ("loss_recon", rec.mean()), ("loss_kl", kl.mean())):
+                sums[name] = sums[name] + value.detach()
         ctx.step(opt, "vae")
-        logs = {"loss": loss.detach(), "loss_recon": rec.mean().detach(), "loss_kl": kl.mean().detach()}
+        logs = {k: v / ctx.accumulate for k, v in sums.items()}
         if self.log_sigma is not None:
             logs["sigma"] = self._log_sigma().detach().exp()
         return logs
