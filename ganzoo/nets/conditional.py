@@ -5,10 +5,10 @@ G: a label embedding joins the latent code before the DCGAN generator, either co
 many AC-GAN implementations); or (``cbn``) every BatchNorm gets per-class gains and biases, as in
 the projection paper's generator. D conditions in one of two ways:
 
-* ``projection`` (Miyato & Koyama 2018): ``D(x, y) = psi(phi(x)) + <e(y), phi(x)>`` where
-  ``phi(x)`` is the flattened last 4x4 feature map of the DCGAN discriminator and ``psi`` its
-  final 4x4 convolution (a linear map of those same features), so the class term acts like a
-  class-specific final filter;
+* ``projection`` (Miyato & Koyama 2018): ``D(x, y) = psi(h) + <e(y), phi(h)>`` where ``h`` is
+  the DCGAN discriminator's last 4x4 feature map, ``psi`` its final 4x4 convolution and
+  ``phi(h)`` the sum of ``h`` over positions (the paper's global sum pooling: class evidence
+  counts wherever in the image it is);
 * ``concat``: one-hot label maps are stacked onto the image channels at the input.
 """
 
@@ -21,6 +21,10 @@ from torch import nn
 from ..interfaces import Discriminator, Generator
 from .dcgan import DCGANDiscriminator, DCGANGenerator
 from .mlp import init_normal
+
+
+#: init std of G's label embedding in ``concat`` mode (z ~ N(0, 1)); see the note in __init__
+CONCAT_EMBED_STD = 0.1
 
 
 def _need_labels(labels: torch.Tensor | None, who: str) -> torch.Tensor:
@@ -66,8 +70,13 @@ class ConditionalDCGANGenerator(Generator):
                     self.trunk.net[i] = ConditionalBatchNorm2d(m.num_features, num_classes)
         elif conditioning == "multiply":  # e ~ N(1, 0.5): z keeps its scale and classes start apart
             nn.init.normal_(self.embed.weight, 1.0, 0.5)
-        else:                             # e ~ N(0, 1), on the scale of z
-            nn.init.normal_(self.embed.weight, 0.0, 1.0)
+        else:
+            # e ~ N(0, 0.1^2), well below z's scale. The label code is the same for every sample
+            # of a class, so what the first (BatchNorm'd) layer makes of it is variance that z
+            # does not contribute: with e ~ N(0, 1) its share grows quickly (Adam moves its
+            # weights coherently), BatchNorm rescales the sum, and z's share is squeezed out:
+            # G ignored z and drew one image per class (it did so even with a constant label).
+            nn.init.normal_(self.embed.weight, 0.0, CONCAT_EMBED_STD)
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         y = _need_labels(labels, "generator").to(z.device)
@@ -95,7 +104,7 @@ class ConditionalDCGANDiscriminator(Discriminator):
         self.head = base.net[-1]           # psi: 4x4 conv -> (N, 1, 1, 1)
         init_normal(self)
         if conditioning == "projection":
-            self.embed = nn.Embedding(num_classes, self.head.in_channels * 16)
+            self.embed = nn.Embedding(num_classes, self.head.in_channels)
             nn.init.normal_(self.embed.weight, 0.0, 0.02)
         if spectral_norm:  # after the init: it reparametrises the weights it wraps
             for m in list(self.modules()):
@@ -110,6 +119,6 @@ class ConditionalDCGANDiscriminator(Discriminator):
             x = torch.cat([x, onehot[:, :, None, None].expand(-1, -1, *x.shape[-2:])], dim=1)
         h = self.features(x)
         score = self.head(h).view(n)
-        if self.conditioning == "projection":
-            score = score + (self.embed(y).to(h.dtype) * h.flatten(1)).sum(dim=1)
+        if self.conditioning == "projection":  # phi(x): h summed over positions, as in the paper
+            score = score + (self.embed(y).to(h.dtype) * h.sum(dim=(2, 3))).sum(dim=1)
         return score

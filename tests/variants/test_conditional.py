@@ -49,8 +49,10 @@ def test_concat_d_multiply_g_hinge_spectral_norm_runs(tmp_path):
     assert set(out["losses"]) == {"loss_d", "loss_g"}
 
 
-# cbn starts with every class's gains near 1 and biases at 0, so classes differ less at first
-MIN_RATIO = {"concat": 0.1, "multiply": 0.1, "cbn": 0.01}
+# cbn starts with every class's gains near 1 and biases at 0, and concat's label embedding starts
+# at std 0.1 (a larger one let G squeeze z out: see ganzoo.nets.conditional), so classes differ
+# less at first
+MIN_RATIO = {"concat": 0.01, "multiply": 0.1, "cbn": 0.01}
 
 
 @pytest.mark.parametrize("g_cond", ["concat", "multiply", "cbn"])
