@@ -11,7 +11,7 @@ from .hookspecs import hookimpl
 
 __version__ = "0.1.0"
 #: Version of the plugin API; plugins declare the range they need.
-API_VERSION = "1.0"
+API_VERSION = "2.0"
 
 _LAZY = {
     "Generator": "ganzoo.interfaces",

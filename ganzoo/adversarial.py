@@ -1,10 +1,11 @@
 """The common shape of a two-network GAN, for variants to build on.
 
 :class:`AdversarialVariant` holds a generator ``G``, a discriminator ``D``, a pluggable
-:class:`~ganzoo.Loss`, two Adam optimizers and the alternating update rule: ``d_steps``
-discriminator updates (each on a fresh real batch), then one generator update. Subclasses build
-the networks and may add a regulariser to the discriminator's loss (``d_penalty``) or constrain
-it after each step (``after_d_step``), which is all WGAN and WGAN-GP need.
+:class:`~ganzoo.Loss`, two Adam optimizers, the run's regularizers
+(:mod:`ganzoo.regularizers`, ``variant.regularizers``) and the alternating update rule:
+``d_steps`` discriminator updates (each on a fresh real batch), then one generator update.
+Subclasses build the networks and may constrain D after each step (``after_d_step``): that is
+all WGAN needs, and WGAN-GP is WGAN with the ``gp`` regularizer.
 """
 
 from __future__ import annotations
@@ -14,12 +15,33 @@ from typing import Any, Iterator
 import torch
 from pydantic import Field, field_validator
 
+from .augment import ADAOptions, AugmentedDiscriminator, build_augment
 from .errors import GanzooError
-from .interfaces import Discriminator, Generator, StepContext, Variant, VariantOptions
+from .interfaces import Discriminator, Generator, StepContext, Variant, VariantOptions, eval_mode
 from .plugins import create_loss, get_registry, loaded_registry
+from .regularizers import DiscriminatorTerms, GeneratorTerms, RegularizerSet, validate_specs
+from .schedules import linear_decay_from
 
 
-class AdversarialOptions(VariantOptions):
+class RegularizedOptions(VariantOptions):
+    """Options of every variant that takes regularizers (all adversarial ones)."""
+
+    regularizers: list[Any] = Field(
+        [], description="regularizers: names or {name: r1, gamma: 10.0, every: 16} (see "
+                        "'ganzoo list regularizers')")
+
+    @field_validator("regularizers")
+    @classmethod
+    def _registered_regularizers(cls, v: list[Any]) -> list[dict[str, Any]]:
+        """Each item validated by its own Options model (when the plugins have loaded)."""
+        return validate_specs(v, loaded_registry())
+
+    ada: ADAOptions | None = Field(
+        None, description="adaptive discriminator augmentation, e.g. {target: 0.6} (see "
+                          "ganzoo.augment); null: off")
+
+
+class AdversarialOptions(RegularizedOptions):
     z_dim: int = Field(100, gt=0, description="latent size")
     loss: str = Field("bce", description="adversarial loss: see 'ganzoo list losses'")
     lr_g: float = Field(2e-4, gt=0)
@@ -44,17 +66,6 @@ class AdversarialOptions(VariantOptions):
         return v
 
 
-def linear_decay(start: float, total_steps: int):
-    """LR factor for LambdaLR: 1 until ``start * total_steps`` steps, then linearly down to 0."""
-    begin = int(start * total_steps)
-    span = max(1, total_steps - begin)
-
-    def factor(step: int) -> float:
-        return 1.0 if step < begin else max(0.0, (total_steps - step) / span)
-
-    return factor
-
-
 class AdversarialVariant(Variant):
     """G, D, a loss and the alternating update. Subclasses implement ``build_networks``."""
 
@@ -67,7 +78,13 @@ class AdversarialVariant(Variant):
         super().__init__(options, data)
         get_registry().entry("losses", options.loss)  # unknown loss -> error with suggestion
         self.loss = create_loss(options.loss)
+        self.regularizers = RegularizerSet(self.regularizer_specs(), data.kind)
         self.G, self.D = self.build_networks()
+        self.augment = build_augment(getattr(options, "ada", None), data.kind)
+
+    def regularizer_specs(self) -> list[dict[str, Any]]:
+        """The run's regularizers (``variant.regularizers``); a variant may add its own."""
+        return list(self.options.regularizers)
 
     def build_networks(self) -> tuple[Generator, Discriminator]:
         raise NotImplementedError
@@ -83,14 +100,10 @@ class AdversarialVariant(Variant):
         start = getattr(self.options, "lr_decay_start", None)
         if start is None:
             return {}
-        return {name: torch.optim.lr_scheduler.LambdaLR(opt, linear_decay(start, total_steps))
+        return {name: torch.optim.lr_scheduler.LambdaLR(opt, linear_decay_from(start, total_steps))
                 for name, opt in optimizers.items()}
 
     # -- update rule -------------------------------------------------------------------------
-    def d_penalty(self, real: torch.Tensor, fake: torch.Tensor, labels: torch.Tensor | None) -> dict[str, torch.Tensor]:
-        """Extra discriminator loss terms, by name (none by default)."""
-        return {}
-
     def after_d_step(self) -> None:
         """Called after each discriminator update (weight clipping goes here)."""
 
@@ -99,46 +112,82 @@ class AdversarialVariant(Variant):
 
         With gradient accumulation every update sums the gradients of ``ctx.accumulate``
         micro-batches (``ctx.backward`` scales each), and the G update draws one latent batch per
-        micro-batch, with the labels of the last D update's micro-batches.
+        micro-batch, with the real batches and labels of the last D update's micro-batches.
         """
-        opt_g, opt_d = self.optimizers["G"], self.optimizers["D"]
-        logs: dict[str, Any] = {}
-        for _ in range(self.options.d_steps):
-            opt_d.zero_grad(set_to_none=True)
-            d_loss_sum: torch.Tensor | float = 0.0
-            term_sums: dict[str, torch.Tensor] = {}
-            micro: list[tuple[int, torch.Tensor | None]] = []  # (size, labels) for the G update
-            for _ in range(ctx.accumulate):
-                batch = next(batches)
-                real, labels = batch["x"], batch.get("y")
-                z = self.G.sample_latent(real.shape[0], device=real.device)
-                with ctx.autocast():
-                    with torch.no_grad():
-                        fake = self.G(z, labels)
-                    d_loss = self.loss.d_loss(self.D(real, labels), self.D(fake, labels))
-                    terms = self.d_penalty(real, fake, labels)
-                    total = d_loss + sum(terms.values()) if terms else d_loss
-                ctx.backward(total)
-                d_loss_sum = d_loss_sum + d_loss.detach()
-                for k, v in terms.items():
-                    term_sums[k] = term_sums.get(k, 0.0) + v.detach()
-                micro.append((real.shape[0], labels))
-            ctx.step(opt_d, "D")
+        d_steps = self.options.d_steps
+        for i in range(d_steps):
+            loss_d, micro = self.discriminator_update(batches, ctx, ctx.step_index * d_steps + i)
             self.after_d_step()
-        logs["loss_d"] = d_loss_sum / ctx.accumulate
-        logs.update({k: v / ctx.accumulate for k, v in term_sums.items()})
+        loss_g = self.generator_update(micro, ctx, ctx.step_index)
+        logs = {"loss_d": loss_d, "loss_g": loss_g, **self.regularizers.logs()}
+        return logs if self.augment is None else {**logs, **self.augment.logs()}
 
-        opt_g.zero_grad(set_to_none=True)
-        g_loss_sum: torch.Tensor | float = 0.0
-        for n, labels in micro:
-            z = self.G.sample_latent(n, device=self._device())
+    def d_view(self) -> torch.nn.Module:
+        """D as the updates use it: behind the ADA augmentation when ``variant.ada`` is on."""
+        return self.D if self.augment is None else AugmentedDiscriminator(self.augment, self.D)
+
+    def discriminator_update(self, batches: Iterator[dict[str, torch.Tensor]], ctx: StepContext,
+                             update_index: int) -> tuple[torch.Tensor, list]:
+        """One D update over ``ctx.accumulate`` micro-batches: the loss plus the regularizers due
+        at ``update_index``. Returns the mean D loss and each micro-batch's (real, labels)."""
+        opt_d = self.optimizers["D"]
+        opt_d.zero_grad(set_to_none=True)
+        loss_sum: torch.Tensor | float = 0.0
+        micro: list[tuple[torch.Tensor, torch.Tensor | None]] = []
+        critic, seen_real_scores = self.d_view(), []
+        for _ in range(ctx.accumulate):
+            batch = next(batches)
+            real, labels = batch["x"], batch.get("y")
+            z = self.G.sample_latent(real.shape[0], device=real.device)
             with ctx.autocast():
-                g_loss = self.loss.g_loss(self.D(self.G(z, labels), labels))
-            ctx.backward(g_loss)
-            g_loss_sum = g_loss_sum + g_loss.detach()
+                with torch.no_grad():
+                    fake = self.G(z, labels)
+                real_scores, fake_scores = critic(real, labels), critic(fake, labels)
+                d_loss = self.loss.d_loss(real_scores, fake_scores)
+                terms = self.regularizers.terms("D", update_index, DiscriminatorTerms(
+                    critic, real, fake, labels, real_scores, fake_scores))
+                total = d_loss + sum(terms.values()) if terms else d_loss
+            ctx.backward(total)
+            loss_sum = loss_sum + d_loss.detach()
+            micro.append((real, labels))
+            seen_real_scores.append(real_scores.detach())
+        ctx.step(opt_d, "D")
+        if self.augment is not None:
+            self.augment.observe(torch.cat(seen_real_scores))
+        return loss_sum / ctx.accumulate, micro
+
+    def generator_update(self, micro: list, ctx: StepContext, update_index: int) -> torch.Tensor:
+        """One G update, one latent batch per micro-batch of the last D update. A loss that
+        compares with real scores gets D's scores of that real batch, after D's update."""
+        opt_g = self.optimizers["G"]
+        opt_g.zero_grad(set_to_none=True)
+        loss_sum: torch.Tensor | float = 0.0
+        critic = self.d_view()
+        for real, labels in micro:
+            z = self.G.sample_latent(real.shape[0], device=self._device())
+            with ctx.autocast():
+                fake = self.G(z, labels)
+                fake_scores = critic(fake, labels)
+                real_scores = None
+                if self.loss.uses_real_scores_in_g:
+                    with torch.no_grad():
+                        real_scores = critic(real, labels)
+                g_loss = self.loss.g_loss(fake_scores, real_scores)
+                terms = self.regularizers.terms("G", update_index, GeneratorTerms(
+                    self.G, critic, z, labels, fake, fake_scores))
+                total = g_loss + sum(terms.values()) if terms else g_loss
+            ctx.backward(total)
+            loss_sum = loss_sum + g_loss.detach()
         ctx.step(opt_g, "G")
-        logs["loss_g"] = g_loss_sum / ctx.accumulate
-        return logs
+        return loss_sum / ctx.accumulate
+
+    def extra_state(self) -> dict[str, Any]:
+        """The regularizers' running state (LeCam's averages), when there are regularizers."""
+        return {"regularizers": self.regularizers.state_dict()} if self.regularizers.items else {}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        if self.regularizers.items:
+            self.regularizers.load_state_dict(state.get("regularizers", []))
 
     # -- sampling ----------------------------------------------------------------------------
     @torch.no_grad()
@@ -149,9 +198,5 @@ class AdversarialVariant(Variant):
 
     @torch.no_grad()
     def _eval_call(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        was = self.G.training
-        self.G.eval()
-        try:
+        with eval_mode(self.G):
             return self.G(z, labels.to(z.device))
-        finally:
-            self.G.train(was)

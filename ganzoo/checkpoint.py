@@ -1,14 +1,14 @@
-"""Checkpoints: written atomically, read safely, and checked against the run they belong to.
+"""Checkpoints: what they hold, written atomically, read safely, checked against their run.
 
-A checkpoint is a plain dict saved with ``torch.save`` to a temporary file in the same folder,
-flushed to disk, then renamed over the final name, so a crash mid-write never leaves a truncated
-``step_*.pt``. It is read with ``torch.load(weights_only=True)``: a pickle that would run code is
-refused.
+A checkpoint is a plain dict (:func:`training_state`) saved with ``torch.save`` through
+:func:`ganzoo.fileio.atomic_write`, so a crash mid-write never leaves a truncated ``step_*.pt``.
+It is read with ``torch.load(weights_only=True)`` (a pickle that would run code is refused), and
+its structure is checked before anything is restored from it (:func:`check_structure`), so a
+crafted or damaged file gets one line naming it and what is wrong.
 """
 
 from __future__ import annotations
 
-import os
 import pickle
 import re
 import warnings
@@ -18,7 +18,9 @@ from typing import Any
 
 import torch
 
+from . import __version__
 from .errors import CheckpointError
+from .fileio import atomic_write
 
 FORMAT = "ganzoo-checkpoint"
 FORMAT_VERSION = 1
@@ -35,27 +37,7 @@ def checkpoint_path(run_dir: str | Path, step: int) -> Path:
 
 def save_checkpoint(state: dict[str, Any], path: str | Path) -> Path:
     """Save ``state`` atomically: temporary file, fsync, rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            torch.save(state, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    try:  # make the rename itself durable
-        fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    except OSError:
-        pass
-    return path
+    return atomic_write(path, lambda f: torch.save(state, f))
 
 
 def is_refused_pickle(exc: BaseException) -> bool:
@@ -97,7 +79,36 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a ganzoo checkpoint (no '{FORMAT}' marker); "
                               f"for raw network weights use the command's --weights option")
+    check_structure(state, path)
     return state
+
+
+#: The entries every checkpoint holds, with their types (the training ones are checked on resume).
+_REQUIRED = {"variant": str, "data": str, "config": dict, "model": dict}
+_TRAINING = {"step": int, "data_position": int, "optimizers": dict, "schedulers": dict,
+             "rng": (dict, list)}
+
+
+def check_structure(state: dict[str, Any], path: str | Path, training: bool = False) -> None:
+    """Refuse a checkpoint that lacks an entry or holds one of the wrong type, naming it; with
+    ``training`` also what a resume needs (step, data position, optimizers, RNG state)."""
+    wanted = {**_REQUIRED, **(_TRAINING if training else {})}
+    for key, kind in wanted.items():
+        if key not in state:
+            problem = "has no"
+        elif not isinstance(state[key], kind) or isinstance(state[key], bool):
+            problem = f"has a {type(state[key]).__name__} as its"
+        else:
+            continue
+        raise CheckpointError(f"{path}: damaged or not written by ganzoo: it {problem} '{key}' "
+                              f"entry; use another checkpoint of the run")
+    bad = next((k for k, v in state["model"].items() if not torch.is_tensor(v)), None)
+    if bad is not None:
+        raise CheckpointError(f"{path}: damaged or not written by ganzoo: model entry '{bad}' is "
+                              f"not a tensor; use another checkpoint of the run")
+    if training and state["step"] < 0 or training and state["data_position"] < 0:
+        raise CheckpointError(f"{path}: damaged: negative step or data position; use another "
+                              f"checkpoint of the run")
 
 
 def list_checkpoints(run_dir: str | Path) -> list[Path]:
@@ -125,3 +136,84 @@ def prune_checkpoints(run_dir: str | Path, keep: int, protect: set[Path] | None 
     for path in list_checkpoints(run_dir)[:-keep]:
         if path not in protect:
             path.unlink(missing_ok=True)
+
+
+def remove_partial_writes(run_dir: Path) -> None:
+    """Delete temporary files left by a process killed while writing a checkpoint."""
+    for tmp in checkpoint_dir(run_dir).glob(".*.tmp"):
+        tmp.unlink(missing_ok=True)
+
+
+def latest_checkpoint_or_none(run_dir: Path) -> Path | None:
+    found = list_checkpoints(run_dir)
+    return found[-1] if found else None
+
+
+# -- checkpoint contents --------------------------------------------------------------------------
+def training_state(variant: Any, schedulers: dict, scaler: Any, cfg: Any, step: int,
+                   data_position: int, rng: Any, ema: Any = None,
+                   best: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Everything an exact resume needs, in types ``torch.load(weights_only=True)`` accepts."""
+    state = {
+        "format": FORMAT, "format_version": FORMAT_VERSION, "ganzoo_version": __version__,
+        "variant": cfg.variant.name, "data": cfg.data.name, "config": cfg.to_dict(),
+        "step": step, "data_position": data_position,
+        "model": variant.state_dict(),
+        "optimizers": {k: o.state_dict() for k, o in variant.optimizers.items()},
+        "schedulers": {k: s.state_dict() for k, s in schedulers.items()},
+        "extra": variant.extra_state(),
+        "rng": rng,
+    }
+    if ema is not None:
+        state["ema"] = ema.state_dict()
+    if best:
+        state["best"] = dict(best)
+    if scaler is not None:
+        state["scaler"] = scaler.state_dict()
+    return state
+
+
+def check_compatible(state: dict[str, Any], cfg: Any, path: Path) -> None:
+    """Refuse a checkpoint from another variant, data set or network shape."""
+    if state.get("variant") != cfg.variant.name:
+        raise CheckpointError(f"{path}: checkpoint is from variant '{state.get('variant')}', but the "
+                              f"config uses '{cfg.variant.name}'; use that run's own config")
+    if state.get("data") != cfg.data.name:
+        raise CheckpointError(f"{path}: checkpoint was trained on data '{state.get('data')}', but "
+                              f"the config uses '{cfg.data.name}'; use that run's own data set")
+
+
+def load_model_state(variant: Any, state: dict[str, Any], path: Path) -> None:
+    """The networks' weights (and the variant's extra state), or one line saying why not."""
+    try:
+        variant.load_state_dict(state["model"])
+    except (RuntimeError, KeyError) as exc:
+        lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()] or [repr(exc)]
+        first = lines[1] if len(lines) > 1 and lines[0].endswith(":") else lines[0]  # skip the heading
+        raise CheckpointError(f"{path}: its networks do not fit this config's ({first[:200]}); "
+                              f"it comes from a run with other variant options") from None
+    extra = state.get("extra", {})
+    if not isinstance(extra, dict):
+        raise CheckpointError(f"{path}: damaged: its 'extra' entry is a {type(extra).__name__}, "
+                              f"not a mapping; use another checkpoint of the run")
+    try:
+        variant.load_extra_state(extra)
+    except (KeyError, TypeError, ValueError, AttributeError, RuntimeError) as exc:
+        raise CheckpointError(f"{path}: the variant's extra state does not fit this run "
+                              f"({type(exc).__name__}: {str(exc)[:160]}); use the run's own config") from None
+
+
+def restore_training_state(variant: Any, schedulers: dict, state: dict[str, Any], path: Path,
+                           cfg: Any) -> None:
+    """Networks, optimizers and schedulers from ``state``, after checking it fits the run."""
+    check_structure(state, path, training=True)
+    check_compatible(state, cfg, path)
+    load_model_state(variant, state, path)
+    try:
+        for k, opt in variant.optimizers.items():
+            opt.load_state_dict(state["optimizers"][k])
+        for k, sched in schedulers.items():
+            sched.load_state_dict(state["schedulers"][k])
+    except (KeyError, ValueError, RuntimeError, TypeError, AttributeError) as exc:
+        raise CheckpointError(f"{path}: optimizer/scheduler state does not fit this run "
+                              f"({type(exc).__name__}: {str(exc)[:160]})") from None

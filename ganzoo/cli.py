@@ -20,8 +20,29 @@ COMMANDS = ("run", "resume", "sample", "translate", "eval", "fid", "config", "da
             "list", "bench", "new_plugin")
 
 
+class GanzooArgumentParser(argparse.ArgumentParser):
+    """argparse with ganzoo's error policy (one line, exit status 2) that also accepts options
+    between positionals, as documented: ``ganzoo translate RUN_DIR --direction AtoB INPUT -o OUT``
+    (plain argparse stops at the first option and refuses the positionals after it)."""
+
+    _inside = False
+
+    def parse_known_args(self, args=None, namespace=None):
+        commands = any(isinstance(a, argparse._SubParsersAction) for a in self._actions)
+        if self._inside or commands:  # intermixed parsing cannot handle sub-commands
+            return super().parse_known_args(args, namespace)
+        self._inside = True
+        try:
+            return self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self._inside = False
+
+    def error(self, message: str):
+        self.exit(2, f"ganzoo: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = GanzooArgumentParser(
         prog="ganzoo", description="A plugin-based GAN zoo: train, sample and evaluate GANs "
                                    "from one YAML file.")
     parser.add_argument("--version", action="version", version=f"ganzoo {__version__}")
@@ -43,8 +64,12 @@ def _one_line_warnings(message, category, filename, lineno, file=None, line=None
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; returns the exit status (0, 2 for bad input, 130 when interrupted)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version and usage errors
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
     if not getattr(args, "func", None):
         parser.print_help()
         return 0 if args.command is None else 2
@@ -64,6 +89,11 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print("ganzoo: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `ganzoo list variants | head -1`: the reader has gone, not an error
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

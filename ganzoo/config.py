@@ -12,64 +12,105 @@ validated the same way.
 from __future__ import annotations
 
 import copy
+import datetime
+import math
 import re
+import stat
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError
 from .plugins import suggest
 
 
+#: Largest integer any section accepts: every count ends up in C code (torch, numpy) as int64.
+INT_MAX = 2**63 - 1
+#: Most DataLoader worker processes: each is a process with its own copy of the data pipeline.
+MAX_WORKERS = 64
+
+
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: `steps: true` or `steps: 2.5` is an error, not 1 or a silent truncation
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class RunSection(_Section):
-    name: str = Field("run", description="run name; the run folder is out_dir/name")
-    out_dir: str = Field("runs", description="parent folder of run folders")
+    name: str = Field("run", max_length=100, description="run name; the run folder is out_dir/name")
+    out_dir: str = Field("runs", min_length=1, description="parent folder of run folders")
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _name_as_written(cls, v: Any) -> Any:
+        """YAML reads `2024-01-01` as a date and `42` as a number; as a run name they are text."""
+        if isinstance(v, (datetime.date, int)) and not isinstance(v, bool):
+            return str(v)
+        return v
 
     @field_validator("name")
     @classmethod
     def _plain_name(cls, v: str) -> str:
         if not re.fullmatch(r"[A-Za-z0-9._-]+", v):
             raise ValueError("use letters, digits, '.', '_' and '-' only")
+        if set(v) == {"."}:
+            raise ValueError("'.' and '..' are not run names; use letters or digits")
         return v
 
 
 class TrainSection(_Section):
-    steps: int = Field(1000, gt=0, description="generator updates")
-    batch_size: int = Field(64, gt=0, description="items per batch and process (per micro-batch "
+    steps: int = Field(1000, gt=0, le=INT_MAX, description="generator updates")
+    batch_size: int = Field(64, gt=0, le=INT_MAX, description="items per batch and process (per micro-batch "
                                                    "when accumulating)")
-    accumulate: int = Field(1, gt=0, description="gradient accumulation: micro-batches of batch_size "
+    accumulate: int = Field(1, gt=0, le=INT_MAX, description="gradient accumulation: micro-batches of batch_size "
                                                  "per optimizer step (effective batch = batch_size x "
                                                  "accumulate x processes)")
-    num_workers: int = Field(0, ge=0, description="DataLoader worker processes")
+    num_workers: int = Field(0, ge=0, le=MAX_WORKERS,
+                             description=f"DataLoader worker processes (at most {MAX_WORKERS})")
     channels_last: bool = Field(False, description="channels-last memory format (image data)")
     compile: bool = Field(False, description="torch.compile the networks (CUDA only)")
 
 
 class LogSection(_Section):
-    every: int = Field(50, gt=0, description="log scalars every N steps")
-    image_every: int = Field(500, gt=0, description="log a sample grid every N steps")
+    every: int = Field(50, gt=0, le=INT_MAX, description="log scalars every N steps")
+    image_every: int = Field(500, gt=0, le=INT_MAX, description="log a sample grid every N steps")
     num_images: int = Field(64, gt=0, le=1024, description="samples in the grid")
-    tensorboard: bool = True
-    jsonl: bool = True
+    tensorboard: bool = Field(True, description="false: no TensorBoard (removes it from loggers)")
+    jsonl: bool = Field(True, description="false: no log.jsonl (removes it from loggers)")
     progress: bool = True
+    loggers: list[str | dict[str, Any]] | None = Field(
+        None, description="loggers: names or {name: NAME, ...options} (default: [tensorboard, jsonl]; "
+                          "see 'ganzoo list loggers')")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthands(cls, data: Any) -> Any:
+        """``tensorboard: false`` / ``jsonl: false`` remove that logger from ``loggers``; with a
+        list, the two flags then say whether it holds them (so a saved config reads the same)."""
+        from .runlog import SHORTHANDS, entry_name
+
+        if not isinstance(data, dict) or not isinstance(data.get("loggers"), list):
+            return data
+        data = dict(data)
+        for key in SHORTHANDS:
+            if data.get(key) is False:
+                data["loggers"] = [e for e in data["loggers"] if entry_name(e) != key]
+            if data.get(key) is None or isinstance(data.get(key), bool):
+                data[key] = any(entry_name(e) == key for e in data["loggers"])
+        return data
 
 
 class CheckpointSection(_Section):
-    every: int = Field(1000, gt=0, description="checkpoint every N steps (and at the end)")
-    keep: int = Field(3, gt=0, description="keep the last K checkpoints")
+    every: int = Field(1000, gt=0, le=INT_MAX, description="checkpoint every N steps (and at the end)")
+    keep: int = Field(3, gt=0, le=INT_MAX, description="keep the last K checkpoints")
 
 
 class EMASection(_Section):
     decay: float = Field(0.999, gt=0, lt=1, description="weight of the running average")
-    start: int = Field(0, ge=0, description="copy the weights (no averaging) until this step")
+    start: int = Field(0, ge=0, le=INT_MAX, description="copy the weights (no averaging) until this step")
 
 
 class DistributedSection(_Section):
@@ -77,9 +118,9 @@ class DistributedSection(_Section):
 
 
 class EvalSection(_Section):
-    every: int = Field(1000, gt=0, description="score every N steps (and at the end)")
+    every: int = Field(1000, gt=0, le=INT_MAX, description="score every N steps (and at the end)")
     metrics: list[str] = Field(["fid"], min_length=1, description="see 'ganzoo list metrics'")
-    n: int = Field(1000, gt=1, description="generated and real samples per evaluation")
+    n: int = Field(1000, gt=1, le=INT_MAX, description="generated and real samples per evaluation")
     best: str | None = Field(None, description="keep checkpoints/best.pt by this metric")
     extractor: str | None = Field(None, description="feature extractor (default: automatic)")
     split: str = Field("train", description="real data split")
@@ -94,7 +135,7 @@ class EvalSection(_Section):
 
 class _TopLevel(_Section):
     run: RunSection = RunSection()
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, lt=2**32, description="seeds Python, NumPy and torch")
     device: str = Field("auto", description="auto | cpu | cuda | cuda:N | mps")
     precision: Literal["fp32", "bf16", "fp16"] = "fp32"
     variant: dict[str, Any]
@@ -175,11 +216,118 @@ def _line_index(node: yaml.Node | None, path: tuple = (), out: dict | None = Non
     return out
 
 
-def parse_yaml(text: str, file: str) -> tuple[Any, dict]:
-    """``yaml.safe_load`` the text, with a map of key paths to lines; syntax errors name the line."""
+#: Limits for YAML read from files and overrides: a config is a few hundred nodes, so these only
+#: stop inputs made to exhaust memory, time or the stack (alias bombs, deep nesting, huge numbers).
+MAX_CONFIG_BYTES = 1 << 20
+MAX_YAML_DEPTH = 64
+MAX_YAML_NODES = 100_000
+MAX_INT_DIGITS = 100
+
+
+class YAMLLimitError(yaml.MarkedYAMLError):
+    """YAML that is well-formed but refused: too deep, too large once expanded, recursive, or with
+    a key given twice."""
+
+
+class LimitedLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses duplicate keys, nesting deeper than :data:`MAX_YAML_DEPTH`
+    and integers longer than :data:`MAX_INT_DIGITS` digits while composing; :func:`check_expansion`
+    then refuses recursive aliases and alias bombs before anything is constructed."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            return super().compose_node(parent, index)
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise YAMLLimitError(problem=f"nested more than {MAX_YAML_DEPTH} levels deep",
+                                     problem_mark=self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def compose_mapping_node(self, anchor):
+        node = super().compose_mapping_node(anchor)
+        first: dict[tuple, yaml.Node] = {}
+        for key_node, _ in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                continue
+            seen = first.setdefault((key_node.tag, key_node.value), key_node)
+            if seen is not key_node:
+                raise YAMLLimitError(
+                    problem=f"duplicate key '{key_node.value}' (also on line "
+                            f"{seen.start_mark.line + 1}); keep one of them",
+                    problem_mark=key_node.start_mark)
+        return node
+
+    def construct_yaml_int(self, node):
+        digits = sum(c.isalnum() for c in str(node.value))
+        if digits > MAX_INT_DIGITS:
+            raise YAMLLimitError(problem=f"a number with {digits} digits; use a smaller value",
+                                 problem_mark=node.start_mark)
+        return super().construct_yaml_int(node)
+
+
+LimitedLoader.add_constructor("tag:yaml.org,2002:int", LimitedLoader.construct_yaml_int)
+
+
+def check_expansion(root: yaml.Node | None) -> None:
+    """Refuse a node graph that refers to itself or expands (aliases copied out) to more than
+    :data:`MAX_YAML_NODES` nodes; counts each shared node once, so this is linear in the input."""
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in active:
+            raise YAMLLimitError(problem="an alias refers to the node that contains it (recursive "
+                                         "alias); copy the values instead", problem_mark=node.start_mark)
+        active.add(key)
+        children: list = []
+        if isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        total = 1 + sum(size(child) for child in children)
+        active.discard(key)
+        if total > MAX_YAML_NODES:
+            raise YAMLLimitError(problem=f"expands to more than {MAX_YAML_NODES} values through its "
+                                         f"aliases (&anchor / *alias); write the values out",
+                                 problem_mark=node.start_mark)
+        sizes[key] = total
+        return total
+
+    if root is not None:
+        size(root)
+
+
+def load_yaml(text: str) -> tuple[Any, yaml.Node | None]:
+    """Compose ``text`` with :class:`LimitedLoader`, check it, then construct it (each step once)."""
+    loader = LimitedLoader(text)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = loader.get_single_node()
+        check_expansion(node)
+        data = loader.construct_document(node) if node is not None else None
+    finally:
+        loader.dispose()
+    return data, node
+
+
+def parse_yaml(text: str, file: str) -> tuple[Any, dict]:
+    """Safely load the text (see :class:`LimitedLoader`), with a map of key paths to lines; syntax
+    errors and refused input name the line."""
+    try:
+        data, node = load_yaml(text)
+    except YAMLLimitError as exc:
+        mark = exc.problem_mark
+        raise ConfigError(f"refused YAML: {exc.problem}", file=file,
+                          line=mark.line + 1 if mark else None) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
@@ -197,7 +345,9 @@ def parse_override(text: str) -> tuple[tuple[str, ...], Any]:
     if not all(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", p) for p in parts):
         raise ConfigError(f"override '{text}': '{key}' is not a dotted key (e.g. variant.lr_g)")
     try:
-        parsed = yaml.safe_load(value) if value.strip() else ""
+        parsed = load_yaml(value)[0] if value.strip() else ""
+    except YAMLLimitError as exc:
+        raise ConfigError(f"override '{text}': refused YAML value: {exc.problem}") from None
     except yaml.YAMLError:
         parsed = value
     return parts, parsed
@@ -274,23 +424,71 @@ class _Locator:
             raise self.error(prefix + loc, f"{msg}{shown}") from None
 
 
+def _file_kind(mode: int) -> str | None:
+    """What a non-regular file is, in words (None for a regular file)."""
+    for test, kind in ((stat.S_ISDIR, "folder"), (stat.S_ISFIFO, "named pipe (FIFO)"),
+                       (stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device"),
+                       (stat.S_ISSOCK, "socket")):
+        if test(mode):
+            return kind
+    return None if stat.S_ISREG(mode) else "special file"
+
+
+def read_config_text(path: Path) -> str:
+    """The UTF-8 text of a config file. Checks what the path is before opening it, since opening
+    a FIFO or a device blocks or never ends, and reads at most :data:`MAX_CONFIG_BYTES`."""
+    file = str(path)
+    try:
+        info = path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        raise ConfigError("config file not found; check the path", file=file) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config: {exc.strerror or exc}", file=file) from None
+    kind = _file_kind(info.st_mode)
+    if kind == "folder":
+        raise ConfigError("is a folder; give the path of a YAML config file in it", file=file)
+    if kind is not None:
+        raise ConfigError(f"is a {kind}, not a file; give the path of a YAML config file", file=file)
+    if info.st_size > MAX_CONFIG_BYTES:
+        raise ConfigError(f"is {info.st_size} bytes; a run config is at most {MAX_CONFIG_BYTES} bytes "
+                          f"(check the path)", file=file)
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(MAX_CONFIG_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(f"cannot read config: {exc.strerror or exc}", file=file) from None
+    if len(raw) > MAX_CONFIG_BYTES:  # grew since stat
+        raise ConfigError(f"is over {MAX_CONFIG_BYTES} bytes; a run config is smaller (check the path)",
+                          file=file)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not UTF-8 text ({exc.reason} at byte {exc.start}); save the config as "
+                          f"UTF-8", file=file) from None
+
+
 def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConfig:
     """Read, override and validate a run config; raise :class:`ConfigError` naming file and line."""
     path = Path(path)
     file = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError("config file not found; check the path", file=file) from None
-    except IsADirectoryError:
-        raise ConfigError("is a folder; give the path of a YAML config file in it", file=file) from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"not UTF-8 text ({exc.reason} at byte {exc.start}); save the config as "
-                          f"UTF-8", file=file) from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read config: {exc.strerror or exc}", file=file) from None
+    text = read_config_text(path)
     data, lines = parse_yaml(text, file)
     return config_from_dict(data, file=file, lines=lines, overrides=overrides or [])
+
+
+def _check_numbers(node: Any, path: tuple, loc: _Locator) -> None:
+    """Refuse NaN, infinities and integers beyond int64 anywhere (plugin options included): most
+    schemas let them through, and they fail much later inside torch or as a NaN loss."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            _check_numbers(value, path + (key,), loc)
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            _check_numbers(value, path + (i,), loc)
+    elif isinstance(node, float) and not math.isfinite(node):
+        raise loc.error(path, f"{node} is not a finite number; give a real value")
+    elif isinstance(node, int) and not isinstance(node, bool) and abs(node) > INT_MAX:
+        raise loc.error(path, f"{node} is too large (the limit is {INT_MAX})")
 
 
 def config_from_dict(data: Any, *, file: str = "<config>", lines: dict | None = None,
@@ -308,6 +506,7 @@ def config_from_dict(data: Any, *, file: str = "<config>", lines: dict | None = 
     for key in data:
         if not isinstance(key, str):
             raise loc.error((key,), f"keys must be strings, got {key!r}")
+    _check_numbers(data, (), loc)
     top = loc.validate(_TopLevel, data)
     registry = get_registry()
     try:
@@ -326,6 +525,9 @@ def config_from_dict(data: Any, *, file: str = "<config>", lines: dict | None = 
                                 f"{suggest(metric, known)}; see 'ganzoo list metrics'")
     variant_opts = loc.validate(variant_cls.Options, top.variant, prefix=("variant",))
     data_opts = loc.validate(data_cls.Options, top.data, prefix=("data",))
+    from .runlog import check_loggers
+
+    check_loggers((data.get("log") or {}).get("loggers"), loc, registry)
     return RunConfig(source=file, run=top.run, seed=top.seed, device=top.device,
                      precision=top.precision, variant=variant_opts, data=data_opts, train=top.train,
                      log=top.log, checkpoint=top.checkpoint, ema=top.ema,

@@ -1,29 +1,37 @@
-"""Downloading and unpacking files safely: checksums, atomic writes, archive-escape refusal.
+"""Downloading and unpacking files safely: pooch fetches, ganzoo checks and explains.
 
-A download streams into a temporary file next to its destination and is moved into place only
-once complete and verified, so an interrupted or corrupted transfer never leaves a file that
-looks valid. Every failure is a :class:`~ganzoo.errors.DownloadError` whose message names the URL
-and says where the file can be put by hand.
+:mod:`pooch` (requests underneath) streams a file into a temporary file next to its destination,
+retries a failed transfer, checks the known checksum and only then moves the file into place, so
+an interrupted or corrupt transfer never leaves a file that looks valid; a verified file already
+there is reused (that is the cache). ganzoo adds what pooch does not do: the checks pooch cannot
+express (a SHA-256 prefix, a second checksum), no retry of what cannot get better (HTTP 4xx, a
+checksum mismatch), and one :class:`~ganzoo.errors.DownloadError` line for every failure, naming
+the URL and where the file can be put by hand.
+
+Archive extraction stays hand-written: pooch's Untar/Unzip processors extract members as the
+archive names them, while :func:`extract` refuses any member or link that would land outside the
+target folder before writing anything.
 """
 
 from __future__ import annotations
 
 import hashlib
-import http.client
+import logging
 import os
 import shutil
 import tarfile
-import tempfile
-import urllib.error
-import urllib.request
 import zipfile
+from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
+from typing import Any, Iterator
 
 from .errors import DownloadError
 
 _CHUNK = 1 << 16
-
-
+#: Further attempts after a failed transfer (pooch waits 1 s, then 2 s, between them).
+RETRIES = 2
+#: HTTP statuses worth another try; any other 4xx is final.
+_TRANSIENT_4XX = {408, 425, 429}
 def cache_dir(sub: str = "") -> Path:
     """ganzoo's cache folder (``$GANZOO_CACHE`` or the platform's user cache), created."""
     env = os.environ.get("GANZOO_CACHE", "").strip()
@@ -96,76 +104,168 @@ def _by_hand(url: str, dest: Path) -> str:
     return f"download {url} by hand and put it at {dest}"
 
 
-def download(url: str, dest: Path, *, sha256: str | None = None, md5: str | None = None,
-             sha256_prefix: str | None = None, progress: bool = True, timeout: float = 60.0,
-             what: str = "") -> Path:
-    """Fetch ``url`` to ``dest`` (verified) and return ``dest``; a verified ``dest`` is reused.
+def _reason(exc: BaseException) -> str:
+    """The root cause in a few words (e.g. "Connection refused"), not requests' nested reprs."""
+    todo, seen, text = [exc], set(), ""
+    while todo:
+        e = todo.pop(0)
+        if id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, OSError) and e.strerror:
+            return e.strerror
+        text = text or next((a for a in e.args if isinstance(a, str)), "")
+        todo += [x for x in (e.__cause__, e.__context__, getattr(e, "reason", None), *e.args)
+                 if isinstance(x, BaseException)]
+    return (text or str(exc) or type(exc).__name__)[:200]
 
-    ``what`` names the file in the progress bar and in error messages (e.g. "MNIST train images").
-    """
-    dest = Path(dest)
-    label = what or dest.name
-    checks = _checks(sha256, md5, sha256_prefix)
-    if dest.is_file() and (not checks or verify(dest, sha256=sha256, md5=md5, sha256_prefix=sha256_prefix)):
-        return dest
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    tmp = Path(tmp_name)
-    hashers = {a: hashlib.new(a) for a in {c[0] for c in checks}}
-    try:
-        with os.fdopen(fd, "wb") as out:
-            try:
-                request = urllib.request.Request(url, headers={"User-Agent": "ganzoo"})
-                response = urllib.request.urlopen(request, timeout=timeout)
-            except urllib.error.HTTPError as exc:
-                raise DownloadError(f"could not download {label} from {url}: HTTP {exc.code} {exc.reason}; "
-                                    f"{_by_hand(url, dest)}") from None
-            except (urllib.error.URLError, OSError, ValueError) as exc:
-                reason = getattr(exc, "reason", exc)
-                raise DownloadError(f"could not download {label} from {url} (offline or unreachable: "
-                                    f"{reason}); {_by_hand(url, dest)}") from None
-            with response:
-                length = response.headers.get("Content-Length")
-                total = int(length) if length and length.isdigit() else None
-                received = 0
-                bar = None
-                if progress:
-                    from tqdm import tqdm
 
-                    bar = tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024,
-                               desc=label, leave=False)
-                try:
-                    while True:
-                        try:
-                            chunk = response.read(_CHUNK)
-                        except (OSError, http.client.HTTPException, ValueError) as exc:
-                            raise DownloadError(f"download of {label} from {url} was interrupted after "
-                                                f"{received} bytes ({type(exc).__name__}: {exc}); try again "
-                                                f"or {_by_hand(url, dest)}") from None
-                        if not chunk:
-                            break
-                        out.write(chunk)
-                        for h in hashers.values():
-                            h.update(chunk)
-                        received += len(chunk)
-                        if bar is not None:
-                            bar.update(len(chunk))
-                finally:
-                    if bar is not None:
-                        bar.close()
-                if total is not None and received != total:
-                    raise DownloadError(f"download of {label} from {url} was interrupted: got {received} of "
-                                        f"{total} bytes; try again or {_by_hand(url, dest)}")
-        bad = _mismatch({a: h.hexdigest() for a, h in hashers.items()}, checks)
+class _Transfer:
+    """pooch's downloader for one file: one HTTP attempt into pooch's temporary file, then every
+    checksum given. Failures that another attempt cannot fix raise :class:`DownloadError`, which
+    pooch does not retry; the others propagate for pooch to retry. Remembers how many bytes the
+    last attempt wrote, which tells a cut transfer from an unreachable server."""
+
+    def __init__(self, url: str, dest: Path, label: str, checks: list[tuple[str, str, bool]], *,
+                 progress: bool, timeout: float):
+        self.url, self.dest, self.label, self.checks = url, dest, label, checks
+        self.progress, self.timeout = progress, timeout
+        self.received = 0
+
+    def __call__(self, url: str, output_file: str, pooch_obj: Any, check_only: bool = False) -> Any:
+        import pooch
+        import requests
+
+        bar = _progress_bar(self.label) if self.progress else None
+        http = pooch.HTTPDownloader(progressbar=False if bar is None else bar, chunk_size=_CHUNK,
+                                    timeout=self.timeout, headers={"User-Agent": "ganzoo"})
+        try:
+            result = http(url, output_file, pooch_obj, check_only=check_only)
+        except requests.RequestException as exc:
+            if _is_final(exc):
+                raise DownloadError(self.failure(exc)) from None
+            raise
+        finally:
+            self.received = os.path.getsize(output_file) if os.path.exists(output_file) else 0
+            if bar is not None:
+                bar.close()
+        if not check_only:
+            self.verify(Path(output_file))
+        return result
+
+    def verify(self, path: Path) -> None:
+        """Every checksum given, in one pass; a mismatch is final (the file changed upstream, or a
+        mirror serves another file), so it raises at once with what was expected and what came."""
+        if not self.checks:
+            return
+        bad = _mismatch(file_digests(path, {c[0] for c in self.checks}), self.checks)
         if bad is not None:
             algo, expected, got = bad
-            raise DownloadError(f"checksum mismatch for {label} from {url}: expected {algo} {expected}, "
-                                f"got {got}; the file is corrupt or has changed upstream; "
-                                f"{_by_hand(url, dest)} after checking it")
-        os.replace(tmp, dest)
+            raise DownloadError(f"checksum mismatch for {self.label} from {self.url}: expected {algo} "
+                                f"{expected}, got {got}; the file is corrupt or has changed upstream; "
+                                f"{_by_hand(self.url, self.dest)} after checking it")
+
+    def failure(self, exc: BaseException) -> str:
+        """One line saying why the transfer failed (HTTP status, cut off, offline) and what to do."""
+        import requests
+
+        url, label, by_hand = self.url, self.label, _by_hand(self.url, self.dest)
+        if _bad_url(exc):
+            return f"cannot download {label}: {url} is not an http(s) URL ({_reason(exc)}); {by_hand}"
+        if isinstance(exc, requests.HTTPError) and _status(exc) is not None:
+            return f"could not download {label} from {url}: HTTP {_status(exc)} {exc.response.reason}; {by_hand}"
+        cut = (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)
+        if isinstance(exc, cut) or (isinstance(exc, requests.RequestException) and self.received):
+            return (f"download of {label} from {url} was interrupted ({type(exc).__name__}: "
+                    f"{_reason(exc)}); try again or {by_hand}")
+        return f"could not download {label} from {url} (offline or unreachable: {_reason(exc)}); {by_hand}"
+
+
+def _progress_bar(label: str) -> Any:
+    """A tqdm bar for pooch, which tests a bar's truth (tqdm's is its length, unknown at first)."""
+    from tqdm import tqdm
+
+    class Bar(tqdm):
+        def __bool__(self) -> bool:
+            return True
+
+    return Bar(unit="B", unit_scale=True, unit_divisor=1024, desc=label, leave=False)
+
+
+def _status(exc: Any) -> int | None:
+    response = getattr(exc, "response", None)
+    return None if response is None else response.status_code
+
+
+def _bad_url(exc: BaseException) -> bool:
+    import requests
+
+    return isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
+                            requests.exceptions.InvalidSchema))
+
+
+def _is_final(exc: BaseException) -> bool:
+    """A failure that another attempt cannot fix: a URL requests cannot use, or a client error
+    (HTTP 4xx, but for timeouts and rate limits)."""
+    status = _status(exc)
+    if status is not None:
+        return 400 <= status < 500 and status not in _TRANSIENT_4XX
+    return _bad_url(exc)
+
+
+def _warnings_only(record: logging.LogRecord) -> bool:
+    return record.levelno >= logging.WARNING
+
+
+@contextmanager
+def _pooch_quiet(quiet: bool) -> Iterator[None]:
+    """pooch logs each download and retry at INFO on stderr; keep it quiet when no progress is
+    shown. A filter, not a level: pooch's logger is outside logging's tree, so a new level would
+    not reset its cached decisions."""
+    import pooch
+
+    logger = pooch.get_logger()
+    if quiet:
+        logger.addFilter(_warnings_only)
+    try:
+        yield
     finally:
-        if tmp.exists():
-            tmp.unlink()
+        logger.removeFilter(_warnings_only)
+
+
+def download(url: str, dest: Path, *, sha256: str | None = None, md5: str | None = None,
+             sha256_prefix: str | None = None, progress: bool = True, timeout: float = 60.0,
+             what: str = "", retries: int = RETRIES) -> Path:
+    """Fetch ``url`` to ``dest`` (verified) and return ``dest``; a verified ``dest`` is reused.
+
+    ``what`` names the file in the progress bar and in error messages (e.g. "MNIST train images");
+    a failed transfer is tried ``retries`` more times.
+    """
+    import pooch
+    import requests
+
+    from .fileio import write_error
+
+    dest = Path(dest)
+    if verify(dest, sha256=sha256, md5=md5, sha256_prefix=sha256_prefix):
+        return dest
+    transfer = _Transfer(url, dest, what or dest.name, _checks(sha256, md5, sha256_prefix),
+                         progress=progress, timeout=timeout)
+    known = f"sha256:{sha256.lower()}" if sha256 else f"md5:{md5.lower()}" if md5 else None
+    try:
+        if dest.is_file():  # failed a check above; pooch would keep it when only a prefix is known
+            dest.unlink()
+        registry = pooch.create(path=dest.parent, base_url="", registry={dest.name: known},
+                                urls={dest.name: url}, retry_if_failed=retries)
+        with _pooch_quiet(not progress):
+            registry.fetch(dest.name, downloader=transfer)
+    except requests.RequestException as exc:
+        raise DownloadError(transfer.failure(exc)) from None
+    except ValueError as exc:  # pooch's own check of the known hash (ours runs first)
+        raise DownloadError(f"checksum mismatch for {transfer.label} from {url}: {exc}; "
+                            f"{_by_hand(url, dest)} after checking it") from None
+    except OSError as exc:  # the destination folder cannot be written
+        raise write_error(dest, exc) from None
     return dest
 
 

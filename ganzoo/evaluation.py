@@ -11,13 +11,14 @@ from typing import Any
 
 import torch
 
+from .data.batched import take
 from .errors import GanzooError
 
 
 @torch.no_grad()
 def generate(variant: Any, info: Any, n: int, seed: int, chunk: int = 500) -> tuple[torch.Tensor, torch.Tensor | None]:
     """``n`` samples (and their labels for conditional variants), drawn in chunks, on the CPU."""
-    conditional = bool(getattr(variant, "conditional", False)) and info.num_classes
+    conditional = variant.conditional and info.num_classes
     gen = torch.Generator().manual_seed(seed)
     out, labels_out = [], []
     for start in range(0, n, chunk):
@@ -32,8 +33,6 @@ def generate(variant: Any, info: Any, n: int, seed: int, chunk: int = 500) -> tu
 
 def real_samples(source: Any, n: int, split: str = "train") -> torch.Tensor:
     """The first ``n`` items of ``split`` (the protocol records ``n`` and the split)."""
-    from .trainer import take
-
     try:
         dataset = source.dataset(split)
     except GanzooError:

@@ -79,6 +79,26 @@ def register_feature_extractors(register: Register) -> None:
     """
 
 
+@hookspec
+def register_regularizers(register: Register) -> None:
+    """Register regularizers: ``register(name, RegularizerSubclass)``.
+
+    The class must subclass :class:`ganzoo.regularizers.Regularizer` and define an ``Options``
+    model (a subclass of :class:`ganzoo.regularizers.RegularizerOptions`);
+    ``variant.regularizers: [{name: NAME, every: N, ...}]`` selects it for any adversarial variant.
+    """
+
+
+@hookspec
+def register_loggers(register: Register) -> None:
+    """Register loggers: ``register(name, LoggerSubclass)``.
+
+    The class must subclass :class:`ganzoo.loggers.Logger` and may define an ``Options`` model
+    (a subclass of :class:`ganzoo.loggers.LoggerOptions`); ``log.loggers: [NAME, {name: NAME,
+    ...}]`` in a run config selects loggers and their options are validated against that model.
+    """
+
+
 #: Every hook, with the kind of thing it registers (used by the registry and ``ganzoo plugins``).
 HOOK_KINDS: dict[str, str] = {
     "register_variants": "variants",
@@ -86,4 +106,6 @@ HOOK_KINDS: dict[str, str] = {
     "register_datasets": "datasets",
     "register_metrics": "metrics",
     "register_feature_extractors": "feature_extractors",
+    "register_loggers": "loggers",
+    "register_regularizers": "regularizers",
 }

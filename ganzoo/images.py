@@ -1,4 +1,4 @@
-"""Saving samples as pictures: image grids and 2-D scatter plots, with Pillow only."""
+"""Saving samples as pictures: image grids (Pillow) and 2-D scatter plots (matplotlib, drawn on use)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ from typing import Sequence
 
 import numpy as np
 import torch
-from PIL import Image, ImageDraw
+from PIL import Image
+
+from .fileio import atomic_write
+from .plots import scatter_plot
 
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:
@@ -34,31 +37,13 @@ def make_grid(images: torch.Tensor, nrow: int | None = None, pad: int = 2) -> np
 
 def scatter(points: torch.Tensor, real: torch.Tensor | None = None,
             centers: Sequence[Sequence[float]] | None = None, size: int = 512) -> np.ndarray:
-    """A scatter plot of 2-D samples (blue) over real data (grey) and mode centres (red)."""
-    pts = [p.detach().float().cpu().numpy() for p in ([real] if real is not None else []) + [points]]
-    allp = np.concatenate(pts + ([np.asarray(centers, dtype=np.float32)] if centers else []))
-    allp = allp[np.isfinite(allp).all(axis=1)]
-    lo, hi = (allp.min(0), allp.max(0)) if len(allp) else (np.array([-1, -1]), np.array([1, 1]))
-    span = float(max(hi - lo)) * 1.1 or 1.0
-    mid = (lo + hi) / 2
-    img = Image.new("RGB", (size, size), "white")
-    draw = ImageDraw.Draw(img)
+    """A ``size`` x ``size`` scatter plot (H, W, 3 uint8) of 2-D samples (blue) over real data
+    (grey) and the true mode centres (red crosses), with axes: see :func:`ganzoo.plots.scatter_plot`."""
+    def numpy(x: torch.Tensor | None) -> np.ndarray | None:
+        return None if x is None else x.detach().float().cpu().numpy()
 
-    def px(p: np.ndarray) -> np.ndarray:
-        return (p - mid) / span * (size - 1) * np.array([1, -1]) + (size - 1) / 2
-
-    def dots(arr: np.ndarray, colour: tuple[int, int, int], r: float) -> None:
-        for x, y in px(arr[np.isfinite(arr).all(axis=1)]):
-            draw.ellipse((x - r, y - r, x + r, y + r), fill=colour)
-
-    if real is not None:
-        dots(pts[0], (190, 190, 190), 1.5)
-    dots(pts[-1], (30, 80, 200), 1.5)
-    if centers:
-        for x, y in px(np.asarray(centers, dtype=np.float32)):
-            draw.line((x - 5, y, x + 5, y), fill=(220, 30, 30), width=2)
-            draw.line((x, y - 5, x, y + 5), fill=(220, 30, 30), width=2)
-    return np.asarray(img)
+    return scatter_plot(numpy(points), numpy(real),
+                        None if centers is None else np.asarray(centers, dtype=np.float64), size)
 
 
 def render(samples: torch.Tensor, kind: str, *, real: torch.Tensor | None = None,
@@ -70,19 +55,7 @@ def render(samples: torch.Tensor, kind: str, *, real: torch.Tensor | None = None
 
 
 def save_png(array: np.ndarray, path: str | Path) -> Path:
-    """Write an (H, W, 3) uint8 array as PNG, atomically (temporary file, then rename)."""
-    from .errors import GanzooError
-
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(array).save(tmp, format="PNG")
-        tmp.replace(path)
-    except OSError as exc:  # a file where a folder should be, no permission, disk full...
-        if tmp.is_file():
-            tmp.unlink()
-        blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
-        reason = f"{blocker} is a file, not a folder" if blocker else (exc.strerror or str(exc))
-        raise GanzooError(f"cannot write {path}: {reason}; choose another path") from None
-    return path
+    """Write an (H, W, 3) uint8 array as PNG, atomically (a reader never sees half a picture); no
+    fsync: a preview lost in a power cut is drawn again."""
+    image = Image.fromarray(array)
+    return atomic_write(path, lambda f: image.save(f, format="PNG"), durable=False)

@@ -20,6 +20,20 @@ if TYPE_CHECKING:  # pragma: no cover
     from .data.base import DataInfo
 
 
+@contextlib.contextmanager
+def eval_mode(*nets: nn.Module) -> Iterator[None]:
+    """Eval mode (dropout off, BatchNorm on running statistics) inside the block; afterwards every
+    submodule gets back the mode it had, so a frozen sub-network stays frozen."""
+    modes = [(m, m.training) for net in nets for m in net.modules()]
+    for net in nets:
+        net.eval()
+    try:
+        yield
+    finally:
+        for module, training in modes:
+            module.training = training
+
+
 class Generator(nn.Module, ABC):
     """Maps latent codes (and, if conditional, labels) to samples in the data's range.
 
@@ -57,18 +71,23 @@ class Discriminator(nn.Module, ABC):
 class Loss(ABC):
     """An adversarial loss over discriminator outputs on real and generated samples.
 
-    ``d_loss`` is minimised by the discriminator, ``g_loss`` by the generator. Both return a
-    scalar tensor.
+    ``d_loss`` is minimised by the discriminator, ``g_loss`` by the generator; both return a
+    scalar tensor. The generator step passes the scores of real samples too, computed by the
+    discriminator *after* its update, so relativistic losses (which compare real and fake scores)
+    are ordinary losses. A loss that does not read them sets ``uses_real_scores_in_g = False``
+    (the default), and the variant then skips that extra discriminator pass and passes None.
     """
 
     name: ClassVar[str] = ""
+    #: True if ``g_loss`` reads ``real_scores`` (the variant then scores a real batch in the G step)
+    uses_real_scores_in_g: ClassVar[bool] = False
 
     @abstractmethod
     def d_loss(self, real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
         ...
 
     @abstractmethod
-    def g_loss(self, fake_scores: torch.Tensor) -> torch.Tensor:
+    def g_loss(self, fake_scores: torch.Tensor, real_scores: torch.Tensor | None = None) -> torch.Tensor:
         ...
 
 
@@ -160,16 +179,30 @@ class Variant(nn.Module):
     """
 
     Options: ClassVar[type[VariantOptions]] = VariantOptions
+    # -- capabilities: declared here, read by the trainer and the commands, never probed --------
     #: data kinds this variant can train on ("points", "images", "paired" ...)
     supports: ClassVar[tuple[str, ...]] = ("images",)
     #: True if ``train_step`` honours ``ctx.accumulate`` (the trainer refuses
     #: ``train.accumulate > 1`` otherwise, rather than silently ignoring it)
     supports_accumulation: ClassVar[bool] = False
+    #: True if ``sample`` takes class ``labels`` (``ganzoo sample --class``, per-class scores)
+    conditional: ClassVar[bool] = False
+    #: True if the variant maps images between domains: it implements ``translate``
+    translates: ClassVar[bool] = False
+    #: True if ``validate`` scores held-out data (the trainer then keeps a held-out batch)
+    validates: ClassVar[bool] = False
+    #: the generator average used when the run config has no ``ema:`` block, e.g.
+    #: ``{"decay": 0.999, "start": 0}`` (None: no average unless the config asks for one)
+    default_ema: ClassVar[dict[str, Any] | None] = None
+
+    #: the optimizers by name, set by the trainer from ``configure_optimizers()``
+    optimizers: dict[str, torch.optim.Optimizer]
 
     def __init__(self, options: VariantOptions, data: "DataInfo") -> None:
         super().__init__()
         self.options = options
         self.data_info = data
+        self.optimizers = {}
 
     # -- training --------------------------------------------------------------------------
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
@@ -197,20 +230,24 @@ class Variant(nn.Module):
         return self.generator_net().sample_latent(n, device=self._device(), generator=generator)
 
     @torch.no_grad()
-    def validate(self, batch: dict[str, torch.Tensor]) -> dict[str, float] | None:
-        """Scores on a held-out batch (e.g. a VAE's ELBO), logged as ``val/<name>``; None: none."""
-        return None
+    def validate(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
+        """Scores on a held-out batch (e.g. a VAE's ELBO), logged as ``val/<name>``.
+
+        Called only when the class sets ``validates = True``."""
+        raise NotImplementedError
+
+    def translate(self, images: torch.Tensor, direction: str) -> torch.Tensor:
+        """Images of one domain mapped to the other (``direction``: "AtoB" or "BtoA").
+
+        Implemented only by variants that set ``translates = True``."""
+        raise NotImplementedError
 
     @torch.no_grad()
     def preview(self, fixed: Any) -> torch.Tensor:
         """Samples for the logged grid from ``fixed_inputs`` (eval mode, no gradients)."""
         net = self.generator_net()
-        was_training = net.training
-        net.eval()
-        try:
+        with eval_mode(net):
             return net(fixed)
-        finally:
-            net.train(was_training)
 
     def generator_net(self) -> nn.Module:
         """The module used for sampling (and averaged by EMA)."""

@@ -70,7 +70,7 @@ def check_variant(variant: dict[str, Any], data: dict[str, Any], tmp_path: str |
     assert result.checkpoint is not None and result.checkpoint.is_file()
     records = [json.loads(line) for line in result.jsonl.read_text().splitlines()]
     losses = {k: v for r in records if r.get("kind") == "train" for k, v in r.items()
-              if k.startswith("loss")}
+              if k.startswith(("loss", "reg/"))}
     assert losses, "train_step logged no 'loss*' values"
     for k, v in losses.items():
         assert isinstance(v, float) and torch.isfinite(torch.tensor(v)), f"{k} = {v}"
@@ -96,7 +96,7 @@ def check_variant(variant: dict[str, Any], data: dict[str, Any], tmp_path: str |
         return {"run_dir": result.run_dir, "losses": losses, "samples": out["AtoB"],
                 "translations": out, "trained": trained}
     labels = None
-    if getattr(trained.variant, "conditional", False):
+    if trained.variant.conditional:
         labels = torch.arange(n_samples) % info.num_classes
     samples = trained.variant.sample(n_samples, generator=torch.Generator().manual_seed(0), labels=labels)
     expected = (n_samples, *info.shape)

@@ -1,13 +1,13 @@
-"""The training loop: devices, precision, seeds, data, logging, previews and checkpoints.
+"""The training loop: it decides *when* things happen, and knows no variant by name.
 
-It knows no variant by name: a variant is built from the registry and updates itself in
-``train_step``; this file only decides *when* things happen. Read it top to bottom.
+A variant is built from the registry and updates itself in ``train_step``; devices, precision and
+seeds live in :mod:`ganzoo.runtime`, checkpoint contents in :mod:`ganzoo.checkpoint`, run folders
+in :mod:`ganzoo.rundir`. :meth:`Trainer.fit` is the loop: read it top to bottom.
 """
 
 from __future__ import annotations
 
 import contextlib
-import random
 import signal
 import sys
 import threading
@@ -19,94 +19,27 @@ from typing import Any, Iterator
 import numpy as np
 import torch
 
-from . import __version__
-from .checkpoint import (FORMAT, FORMAT_VERSION, checkpoint_path, latest_good_checkpoint,
-                         prune_checkpoints, save_checkpoint)
+from . import distributed
+from .checkpoint import (checkpoint_dir, checkpoint_path, check_compatible, latest_checkpoint_or_none,
+                         latest_good_checkpoint, load_model_state, prune_checkpoints,
+                         remove_partial_writes, restore_training_state, save_checkpoint,
+                         training_state)
 from .config import RunConfig
+from .data.batched import take
+from .data.loader import make_loader
+from .ema import EMA
 from .errors import CheckpointError, ConfigError, GanzooError, TrainingError
+from .evaluation import score
+from .fileio import atomic_write_text
 from .images import render, save_png
 from .interfaces import StepContext, Variant
 from .plugins import get_registry
-from .runlog import RunLogger
+from .rundir import RunLock, check_present, claim_run_dir, folder_identity
+from .runlog import open_loggers
+from .runtime import check_precision, resolve_device, rng_state, seed_everything, set_rng_state
 
-
-# -- devices, precision and seeds ---------------------------------------------------------------
-def resolve_device(spec: str) -> torch.device:
-    """``auto`` picks CUDA, then MPS, then CPU; explicit devices are checked to exist."""
-    if spec == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    device = torch.device(spec)
-    if device.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ConfigError(f"device '{spec}' asked for, but CUDA is not available here; "
-                              f"use device: auto or device: cpu", key="device")
-        if device.index is not None and device.index >= torch.cuda.device_count():
-            raise ConfigError(f"device '{spec}' does not exist ({torch.cuda.device_count()} CUDA "
-                              f"device(s) here)", key="device")
-    if device.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise ConfigError("device 'mps' asked for, but MPS is not available here; use device: auto",
-                          key="device")
-    return device
-
-
-def check_precision(precision: str, device: torch.device) -> None:
-    if precision != "fp32" and device.type != "cuda":
-        raise ConfigError(f"precision '{precision}' applies only on CUDA devices and this run is on "
-                          f"'{device.type}'; set precision: fp32 (or run on a GPU)", key="precision")
-    if precision == "bf16" and not torch.cuda.is_bf16_supported():
-        raise ConfigError("precision 'bf16' is not supported by this GPU; use fp16 or fp32",
-                          key="precision")
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-
-
-def rng_state() -> dict[str, Any]:
-    """Every global RNG state, in types that ``torch.load(weights_only=True)`` accepts."""
-    version, internal, gauss = random.getstate()
-    np_state = np.random.get_state()
-    state = {"python": [version, list(internal), gauss],
-             "numpy": [np_state[0], torch.from_numpy(np_state[1].astype(np.int64)), *np_state[2:]],
-             "torch": torch.get_rng_state()}
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def set_rng_state(state: dict[str, Any]) -> None:
-    version, internal, gauss = state["python"]
-    random.setstate((version, tuple(internal), gauss))
-    name, keys, *rest = state["numpy"]
-    np.random.set_state((name, keys.numpy().astype(np.uint32), *rest))
-    torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
-# -- run folder -----------------------------------------------------------------------------------
-def new_run_dir(cfg: RunConfig) -> Path:
-    """``out_dir/name``, or ``name-2``, ``name-3``... if that already holds a run (never overwrite)."""
-    base = Path(cfg.run.out_dir) / cfg.run.name
-    candidate, n = base, 1
-    while candidate.exists() and any(candidate.iterdir()):
-        n += 1
-        candidate = base.with_name(f"{base.name}-{n}")
-    try:
-        candidate.mkdir(parents=True, exist_ok=True)
-        probe = candidate / ".write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as exc:
-        raise GanzooError(f"cannot write the run folder {candidate}: {exc.strerror or exc}; "
-                          f"set run.out_dir to a writable folder") from None
-    return candidate
+__all__ = ["train", "build", "take", "resolve_device", "check_compatible", "load_model_state",
+           "TrainResult", "Trainer"]
 
 
 # -- data -----------------------------------------------------------------------------------------
@@ -141,7 +74,7 @@ def build(cfg: RunConfig, device: torch.device | None = None):
         raise ConfigError(f"variant '{cfg.variant.name}' trains on {', '.join(variant_cls.supports)} "
                           f"data but data set '{cfg.data.name}' is {info.kind}; pick another data "
                           f"set or variant", file=cfg.source, key="data.name")
-    if cfg.train.accumulate > 1 and not getattr(variant_cls, "supports_accumulation", False):
+    if cfg.train.accumulate > 1 and not variant_cls.supports_accumulation:
         raise ConfigError(f"variant '{cfg.variant.name}' does not support gradient accumulation; "
                           f"set train.accumulate: 1 (a larger train.batch_size has the same effect "
                           f"if it fits in memory)", file=cfg.source, key="train.accumulate")
@@ -151,56 +84,8 @@ def build(cfg: RunConfig, device: torch.device | None = None):
     return source, info, variant
 
 
-def take(dataset: Any, n: int) -> dict[str, torch.Tensor]:
-    """The first ``n`` items of a dataset as one batch."""
-    from .data.batched import collate
-
-    n = min(n, len(dataset))
-    if hasattr(dataset, "__getitems__"):
-        return collate(dataset.__getitems__(list(range(n))))
-    return collate([dataset[i] for i in range(n)])
-
-
-# -- the loop -------------------------------------------------------------------------------------
-@dataclass
-class TrainResult:
-    run_dir: Path
-    step: int
-    status: str  # finished | interrupted
-    checkpoint: Path | None
-    grid: Path | None
-    tb_dir: Path | None
-    jsonl: Path | None
-
-
-class _StopFlag:
-    """Ctrl-C asks the loop to stop after the current step and checkpoint; twice aborts."""
-
-    def __init__(self) -> None:
-        self.requested = False
-        self._previous = None
-
-    def __enter__(self) -> "_StopFlag":
-        if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handle)
-        return self
-
-    def _handle(self, signum, frame) -> None:
-        if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
-
-    def __exit__(self, *exc) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-
-
-def _say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
 def apply_speed_options(cfg: RunConfig, variant: Variant, info: Any, device: torch.device,
-                        dinfo: "DistInfo") -> None:
+                        dinfo: Any) -> None:
     """channels_last, torch.compile and SyncBatchNorm, each refused where it does not apply."""
     if cfg.train.channels_last:
         if info.kind == "points":
@@ -225,16 +110,38 @@ def apply_speed_options(cfg: RunConfig, variant: Variant, info: Any, device: tor
             module.compile()
 
 
-class _NoLogger:
-    """What ranks other than 0 log: nothing."""
+# -- the loop -------------------------------------------------------------------------------------
+@dataclass
+class TrainResult:
+    run_dir: Path
+    step: int
+    status: str  # finished | interrupted
+    checkpoint: Path | None
+    grid: Path | None
+    tb_dir: Path | None
+    jsonl: Path | None
 
-    tb_dir = jsonl_path = None
 
-    def scalars(self, *a, **k) -> None: ...
-    def event(self, *a, **k) -> None: ...
-    def flush(self) -> None: ...
-    def image(self, *a, **k) -> None: ...
-    def close(self) -> None: ...
+class StopFlag:
+    """Ctrl-C asks the loop to stop after the current step and checkpoint; twice aborts."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous = None
+
+    def __enter__(self) -> "StopFlag":
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __exit__(self, *exc) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
 
 
 def train(cfg: RunConfig, *, run_dir: Path | None = None, resume: bool | str = False) -> TrainResult:
@@ -243,12 +150,6 @@ def train(cfg: RunConfig, *, run_dir: Path | None = None, resume: bool | str = F
     ``resume="auto"`` continues from the latest good checkpoint in ``run_dir`` if there is one
     and otherwise starts from step 0 in that same folder (its partial logs are replaced).
     """
-    from tqdm import tqdm
-
-    from . import distributed
-    from .data.loader import make_loader
-    from .ema import EMA
-
     dinfo = distributed.from_environment()
     device = resolve_device(cfg.device)
     if dinfo.enabled and device.type == "cuda":
@@ -257,282 +158,313 @@ def train(cfg: RunConfig, *, run_dir: Path | None = None, resume: bool | str = F
     check_precision(cfg.precision, device)
     distributed.init(dinfo, device)
     try:
-        return _train(cfg, run_dir, resume, device, dinfo, tqdm, make_loader, EMA)
+        with contextlib.ExitStack() as stack:
+            return Trainer(cfg, device, dinfo, stack).fit(run_dir, resume)
     finally:
         distributed.shutdown()
 
 
-def _train(cfg, run_dir, resume, device, dinfo, tqdm, make_loader, EMA) -> TrainResult:
-    from . import distributed
+class Trainer:
+    """One run: set up in ``__init__`` and ``prepare``, trained in ``fit``; each periodic action
+    (log, validate, evaluate, preview, checkpoint, stop checks) is a method of its own."""
 
-    main = dinfo.is_main
-    seed_everything(cfg.seed)
-    source, info, variant = build(cfg, device)
-    if dinfo.enabled:
-        distributed.broadcast_module(variant)
-        torch.manual_seed(cfg.seed + 7919 * dinfo.rank)  # each rank draws its own noise
-    apply_speed_options(cfg, variant, info, device, dinfo)
-    dataset = source.dataset("train")
-    if len(dataset) == 0:
-        raise GanzooError(f"data set '{cfg.data.name}' is empty; check data options in {cfg.source}")
-    variant.optimizers = variant.configure_optimizers()
-    schedulers = variant.configure_schedulers(variant.optimizers, cfg.train.steps)
-    ema = EMA(variant.generator_net(), cfg.ema.decay, cfg.ema.start) if cfg.ema else None
+    def __init__(self, cfg: RunConfig, device: torch.device, dinfo: Any,
+                 stack: contextlib.ExitStack) -> None:
+        self.cfg, self.device, self.dinfo, self.stack = cfg, device, dinfo, stack
+        self.main = dinfo.is_main
+        # networks, optimizers and schedules, from the seed
+        seed_everything(cfg.seed)
+        self.source, self.info, self.variant = build(cfg, device)
+        if dinfo.enabled:
+            distributed.broadcast_module(self.variant)
+            torch.manual_seed(cfg.seed + 7919 * dinfo.rank)  # each rank draws its own noise
+        apply_speed_options(cfg, self.variant, self.info, device, dinfo)
+        self.dataset = self.source.dataset("train")
+        if len(self.dataset) == 0:
+            raise GanzooError(f"data set '{cfg.data.name}' is empty; check data options in {cfg.source}")
+        self.variant.optimizers = self.variant.configure_optimizers()
+        self.schedulers = self.variant.configure_schedulers(self.variant.optimizers, cfg.train.steps)
+        ema = cfg.ema.model_dump() if cfg.ema is not None else self.variant.default_ema
+        self.ema = EMA(self.variant.generator_net(), ema["decay"], ema["start"]) if ema else None
+        self.start, self.state, self.best = 0, None, {}
+        self.run_dir: Path | None = None
+        self.last_ckpt: Path | None = None
+        self.saved_step = -1
 
-    # Resume: the latest checkpoint that loads, checked against this run's variant and data.
-    start, consumed, state = 0, 0, None
-    if resume:
+    # -- setting up ------------------------------------------------------------------------------
+    def restore(self, run_dir: Path, resume: bool | str) -> int:
+        """Continue from the latest checkpoint that loads and fits; returns its data position."""
         remove_partial_writes(run_dir)
-    found = latest_good_checkpoint(run_dir) if resume else None
-    if resume and found is None and resume != "auto":
-        raise CheckpointError(f"{run_dir}: no loadable checkpoint to resume from; start a new "
-                              f"run with 'ganzoo run'")
-    if found is not None:
-        ckpt_path, state = found
-        restore_training_state(variant, schedulers, state, ckpt_path, cfg)
-        if ema is not None and "ema" in state:
-            ema.load_state_dict(state["ema"])
-        start, consumed = int(state["step"]), int(state["data_position"])
-        if start >= cfg.train.steps:
-            raise GanzooError(f"{run_dir} already finished {start} of {cfg.train.steps} steps; "
-                              f"to train longer, resume with train.steps=N (N > {start})")
-    elif main and not resume:
-        run_dir = new_run_dir(cfg)
-    run_dir = Path(run_dir) if run_dir is not None else None
-    if main:
-        (run_dir / "config.yaml").write_text(cfg.to_yaml(), encoding="utf-8")
+        found = latest_good_checkpoint(run_dir)
+        if found is None and resume != "auto":
+            raise CheckpointError(f"{run_dir}: no loadable checkpoint to resume from; start a new "
+                                  f"run with 'ganzoo run'")
+        if found is None:
+            return 0
+        path, self.state = found
+        restore_training_state(self.variant, self.schedulers, self.state, path, self.cfg)
+        if self.ema is not None and "ema" in self.state:
+            self.ema.load_state_dict(self.state["ema"])
+        self.start = self.saved_step = self.state["step"]
+        self.best = dict(self.state.get("best", {}))
+        if self.start >= self.cfg.train.steps:
+            raise GanzooError(f"{run_dir} already finished {self.start} of {self.cfg.train.steps} "
+                              f"steps; to train longer, resume with train.steps=N (N > {self.start})")
+        return int(self.state["data_position"])
 
-    loader = make_loader(dataset, batch_size=cfg.train.batch_size, seed=cfg.seed,
-                         num_workers=cfg.train.num_workers, device_type=device.type,
-                         start_batch=consumed, rank=dinfo.rank, world_size=dinfo.world_size)
-    batches = DeviceBatches(iter(loader), device, start=consumed,
-                            channels_last=cfg.train.channels_last)
-    if state is not None:  # after the loader exists, so its set-up does not shift the RNGs
-        set_rng_state(state["rng"][dinfo.rank] if isinstance(state["rng"], list) else state["rng"])
+    def open_data(self, consumed: int) -> None:
+        """The loader from the data position, then the RNG state of the checkpoint (after the
+        loader, so that its set-up does not shift the RNGs)."""
+        cfg, d = self.cfg, self.dinfo
+        self.loader = make_loader(self.dataset, batch_size=cfg.train.batch_size, seed=cfg.seed,
+                                  num_workers=cfg.train.num_workers, device_type=self.device.type,
+                                  start_batch=consumed, rank=d.rank, world_size=d.world_size)
+        if hasattr(self.loader, "close"):
+            self.stack.callback(self.loader.close)
+        self.batches = DeviceBatches(iter(self.loader), self.device, start=consumed,
+                                     channels_last=cfg.train.channels_last)
+        if self.state is not None:
+            rng = self.state["rng"]
+            set_rng_state(rng[d.rank] if isinstance(rng, list) else rng)
 
-    scaler = torch.amp.GradScaler("cuda") if cfg.precision == "fp16" else None
-    if scaler is not None and state is not None and "scaler" in state:
-        scaler.load_state_dict(state["scaler"])
-    ctx = StepContext(device, cfg.precision, scaler)
-    ctx.total_steps = cfg.train.steps
-    ctx.world_size = dinfo.world_size
-    ctx.accumulate = cfg.train.accumulate
+    def open_step_context(self) -> None:
+        cfg = self.cfg
+        self.scaler = torch.amp.GradScaler("cuda") if cfg.precision == "fp16" else None
+        if self.scaler is not None and self.state is not None and "scaler" in self.state:
+            self.scaler.load_state_dict(self.state["scaler"])
+        self.ctx = StepContext(self.device, cfg.precision, self.scaler)
+        self.ctx.total_steps = cfg.train.steps
+        self.ctx.world_size = self.dinfo.world_size
+        self.ctx.accumulate = cfg.train.accumulate
 
-    preview_gen = torch.Generator().manual_seed(cfg.seed + 1_000_003)
-    n_preview = 2500 if info.kind == "points" else cfg.log.num_images
-    examples = {k: v.to(device) for k, v in take(dataset, n_preview).items() if torch.is_tensor(v)}
-    fixed = variant.fixed_inputs(n_preview, preview_gen, examples)
-    real_preview = examples["x"].cpu() if info.kind == "points" else None
-    heldout = None
-    if main and type(variant).validate is not Variant.validate:  # the variant scores held-out data
-        heldout = {k: v.to(device) for k, v in take(source.dataset("test"), 1000).items()
-                   if torch.is_tensor(v)}
+    def open_previews(self) -> None:
+        """Fixed preview inputs (drawn once per run) and, for variants that score held-out data,
+        a held-out batch."""
+        cfg, info, device = self.cfg, self.info, self.device
+        preview_gen = torch.Generator().manual_seed(cfg.seed + 1_000_003)
+        n_preview = 2500 if info.kind == "points" else cfg.log.num_images
+        examples = {k: v.to(device) for k, v in take(self.dataset, n_preview).items() if torch.is_tensor(v)}
+        self.fixed = self.variant.fixed_inputs(n_preview, preview_gen, examples)
+        self.real_preview = examples["x"].cpu() if info.kind == "points" else None
+        self.heldout = None
+        if self.main and self.variant.validates:
+            self.heldout = {k: v.to(device) for k, v in take(self.source.dataset("test"), 1000).items()
+                            if torch.is_tensor(v)}
 
-    logger = (RunLogger(run_dir, tensorboard=cfg.log.tensorboard, jsonl=cfg.log.jsonl, start_step=start,
-                        resuming=bool(resume))
-              if main else _NoLogger())
-    last_ckpt: Path | None = None
-    grid_path: Path | None = None
+    def open_run_dir(self, run_dir: Path | None, resume: bool | str) -> None:
+        """Claim a new run folder (or keep the resumed one), open the loggers and record the
+        resolved config: the first writes, made only once everything above has succeeded."""
+        if self.main and not resume:
+            run_dir = claim_run_dir(self.cfg.run.out_dir, self.cfg.run.name)
+            self.stack.enter_context(RunLock(run_dir))
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        if not self.main:
+            self.logger = open_loggers(None, None, start_step=self.start, resuming=bool(resume))
+            return
+        self.identity = folder_identity(self.run_dir)
+        checkpoint_dir(self.run_dir).mkdir(exist_ok=True)
+        atomic_write_text(self.run_dir / "config.yaml", self.cfg.to_yaml())
+        self.logger = open_loggers(self.cfg, self.run_dir, start_step=self.start,
+                                   resuming=bool(resume))
+        self.stack.callback(self.close_loggers)
+        self.logger.params(self.cfg.to_dict())
+        self.status = "failed"
 
-    def averaged():
-        return ema.swapped_in() if ema is not None else contextlib.nullcontext()
+    def close_loggers(self) -> None:
+        self.logger.close(self.status)
 
-    saved_step = start if state is not None else -1
+    # -- periodic actions ------------------------------------------------------------------------
+    def averaged(self) -> contextlib.AbstractContextManager:
+        """The EMA weights swapped into the generator, when the run keeps an average."""
+        return self.ema.swapped_in() if self.ema is not None else contextlib.nullcontext()
 
-    def checkpoint(step: int) -> Path | None:
-        nonlocal last_ckpt, saved_step
-        saved_step = step
-        rng = rng_state()
-        if dinfo.enabled:  # every rank's RNG, so each continues its own noise stream
-            gathered: list[Any] = [None] * dinfo.world_size
-            torch.distributed.all_gather_object(gathered, rng)
-            rng = gathered
-        if not main:
-            return None
-        logger.flush()  # every logged step up to here is on disk before the checkpoint exists
-        path = save_checkpoint(training_state(variant, schedulers, scaler, cfg, step, batches.consumed,
-                                              rng, ema, best), checkpoint_path(run_dir, step))
-        prune_checkpoints(run_dir, cfg.checkpoint.keep, protect={path})
-        last_ckpt = path
-        return path
+    def check_finite(self, step: int, values: dict[str, float]) -> None:
+        """Stop on a NaN or infinite loss, naming it and the checkpoint to go back to."""
+        bad = {k: v for k, v in values.items() if not np.isfinite(v)}
+        if not bad:
+            return
+        name, value = next(iter(bad.items()))
+        kept = self.last_ckpt or (latest_checkpoint_or_none(self.run_dir) if self.run_dir else None)
+        then = (f"'ganzoo resume {self.run_dir} KEY=VALUE', or start again" if kept
+                else "start again")  # nothing to resume from
+        raise TrainingError(
+            f"loss '{name}' is {value} at step {step}: training stopped; the last good "
+            f"checkpoint is {kept or 'none (none was written yet)'}; lower the learning "
+            f"rate (e.g. variant.lr_d) and {then}")
 
-    best = dict(state.get("best", {})) if state is not None else {}
+    def log(self, step: int, values: dict[str, float]) -> None:
+        """Scalars of this step with gradient norms, learning rates and speed."""
+        now = time.perf_counter()
+        values.update({f"grad_norm/{k}": v for k, v in self.ctx.grad_norms.items()})
+        for name, opt in self.variant.optimizers.items():
+            values[f"lr/{name}"] = opt.param_groups[0]["lr"]
+        values["steps_per_s"] = (step - self.speed_mark[1]) / max(now - self.speed_mark[0], 1e-9)
+        self.speed_mark = (now, step)
+        self.logger.scalars(step, values)
+        self.progress.show(step, values)
 
-    def evaluate(step: int) -> None:
+    def validate(self, step: int) -> None:
+        """The variant's scores on held-out data (``val/<name>``), with the averaged weights."""
+        self.variant.eval()
+        with self.averaged():
+            scores = self.variant.validate(self.heldout)
+        self.variant.train()
+        self.logger.scalars(step, {f"val/{k}": v for k, v in scores.items()}, kind="val")
+
+    def evaluate(self, step: int) -> None:
         """Score the (averaged) generator; keep checkpoints/best.pt by ``eval.best``."""
-        from .evaluation import score
-
-        e = cfg.eval
-        variant.eval()
-        with averaged():
-            records = score(variant, source, info, e.metrics, n=e.n, seed=cfg.seed, split=e.split,
-                            extractor=e.extractor, device=str(device))
-        variant.train()
-        logger.scalars(step, {f"eval/{r['metric']}": r["value"] for r in records}, kind="eval")
-        for r in records:
-            logger.event(step, kind="eval_record", **r)
+        e = self.cfg.eval
+        self.variant.eval()
+        with self.averaged():
+            records = score(self.variant, self.source, self.info, e.metrics, n=e.n, seed=self.cfg.seed,
+                            split=e.split, extractor=e.extractor, device=str(self.device))
+        self.variant.train()
+        self.logger.scalars(step, {f"eval/{r['metric']}": r["value"] for r in records}, kind="eval")
+        self.logger.scores(step, records)
         chosen = next((r for r in records if r["metric"] == e.best), None)
         if chosen is None:
             return
-        better = (not best or (chosen["value"] > best["value"] if chosen["higher_is_better"]
-                               else chosen["value"] < best["value"]))
-        if better:
+        best = self.best
+        if not best or (chosen["value"] > best["value"] if chosen["higher_is_better"]
+                        else chosen["value"] < best["value"]):
             best.update(metric=e.best, value=chosen["value"], step=step)
-            save_checkpoint(training_state(variant, schedulers, scaler, cfg, step, batches.consumed,
-                                           rng_state(), ema, best), run_dir / "checkpoints" / "best.pt")
+            save_checkpoint(self.training_state(step, rng_state()),
+                            checkpoint_dir(self.run_dir) / "best.pt")
 
-    def preview(step: int, name: str) -> Path | None:
-        if not main:
+    def preview(self, step: int, final: bool = False) -> Path | None:
+        """The sample grid of this step (``samples/step_N.png``; also ``final.png`` at the end)."""
+        if not self.main:
             return None
-        with averaged():
-            samples = variant.preview(fixed).float().cpu()
-        picture = render(samples, info.kind, real=real_preview, centers=info.extras.get("centers"))
-        logger.image(step, "samples", picture)
-        return save_png(picture, run_dir / "samples" / name)
+        with self.averaged():
+            samples = self.variant.preview(self.fixed).float().cpu()
+        picture = render(samples, self.info.kind, real=self.real_preview,
+                         centers=self.info.extras.get("centers"))
+        self.logger.image(step, "samples", picture)
+        path = save_png(picture, self.run_dir / "samples" / f"step_{step:08d}.png")
+        return save_png(picture, self.run_dir / "samples" / "final.png") if final else path
 
-    status, step = "finished", start
-    bar = tqdm(total=cfg.train.steps, initial=start, desc=cfg.run.name,
-               disable=not (cfg.log.progress and main), dynamic_ncols=True, file=sys.stderr)
-    t_last, s_last = time.perf_counter(), start
-    try:
-        with _StopFlag() as stop:
+    def training_state(self, step: int, rng: Any) -> dict[str, Any]:
+        return training_state(self.variant, self.schedulers, self.scaler, self.cfg, step,
+                              self.batches.consumed, rng, self.ema, self.best)
+
+    def checkpoint(self, step: int) -> None:
+        """Every rank's RNG state gathered, then (main rank) an atomic checkpoint; older ones pruned."""
+        self.saved_step = step
+        rng = rng_state()
+        if self.dinfo.enabled:  # every rank's RNG, so each continues its own noise stream
+            gathered: list[Any] = [None] * self.dinfo.world_size
+            torch.distributed.all_gather_object(gathered, rng)
+            rng = gathered
+        if not self.main:
+            return
+        self.check_run_dir(step)
+        self.logger.flush()  # every logged step up to here is on disk before the checkpoint exists
+        path = save_checkpoint(self.training_state(step, rng), checkpoint_path(self.run_dir, step))
+        prune_checkpoints(self.run_dir, self.cfg.checkpoint.keep, protect={path})
+        self.last_ckpt = path
+
+    def check_run_dir(self, step: int) -> None:
+        """Stop if the run folder was deleted or replaced under the running training."""
+        if self.main:
+            check_present(self.run_dir, self.identity, step)
+
+    def stop_agreed(self, requested: bool) -> bool:
+        """Ctrl-C on any rank stops every rank at the same step."""
+        if not self.dinfo.enabled:
+            return requested
+        flag = torch.tensor([1 if requested else 0])
+        torch.distributed.all_reduce(flag)
+        return bool(flag.item())
+
+    # -- the loop --------------------------------------------------------------------------------
+    def fit(self, run_dir: Path | None, resume: bool | str) -> TrainResult:
+        cfg, variant = self.cfg, self.variant
+        if resume:  # hold the folder first: a run that is still training is not resumed twice
+            self.stack.enter_context(RunLock(Path(run_dir)))
+        consumed = self.restore(Path(run_dir), resume) if resume else 0
+        self.open_data(consumed)
+        self.open_step_context()
+        self.open_previews()
+        self.open_run_dir(run_dir, resume)
+        ctx, log_cfg, total = self.ctx, cfg.log, cfg.train.steps
+        self.progress = Progress(cfg, self.start, enabled=cfg.log.progress and self.main)
+        self.stack.callback(self.progress.close)
+        self.speed_mark = (time.perf_counter(), self.start)
+        status, step = "finished", self.start
+        with StopFlag() as stop:
             variant.train()
-            for step in range(start + 1, cfg.train.steps + 1):
-                ctx.step_index = step - 1
-                ctx.log_now = step % cfg.log.every == 0
-                ctx.grad_norms = {}
-                logs = variant.train_step(batches, ctx)
-                for sched in schedulers.values():
+            for step in range(self.start + 1, total + 1):
+                # one training step: the variant's update, then schedules and the average
+                ctx.step_index, ctx.grad_norms = step - 1, {}
+                ctx.log_now = step % log_cfg.every == 0 or step == total
+                logs = variant.train_step(self.batches, ctx)
+                for sched in self.schedulers.values():
                     sched.step()
-                if ema is not None:
-                    ema.update(step)
+                if self.ema is not None:
+                    self.ema.update(step)
+                # stop on a NaN loss; log; score; preview; checkpoint
                 values = {k: float(v) for k, v in logs.items()}
-                bad = {k: v for k, v in values.items() if not np.isfinite(v)}
-                if bad:
-                    name, value = next(iter(bad.items()))
-                    kept = last_ckpt or (latest_checkpoint_or_none(run_dir) if run_dir else None)
-                    then = (f"'ganzoo resume {run_dir} KEY=VALUE', or start again" if kept
-                            else "start again")  # nothing to resume from
-                    raise TrainingError(
-                        f"loss '{name}' is {value} at step {step}: training stopped; the last good "
-                        f"checkpoint is {kept or 'none (none was written yet)'}; lower the learning "
-                        f"rate (e.g. variant.lr_d) and {then}")
-                bar.update(1)
-                if ctx.log_now:
-                    now = time.perf_counter()
-                    values.update({f"grad_norm/{k}": v for k, v in ctx.grad_norms.items()})
-                    for name, opt in variant.optimizers.items():
-                        values[f"lr/{name}"] = opt.param_groups[0]["lr"]
-                    values["steps_per_s"] = (step - s_last) / max(now - t_last, 1e-9)
-                    t_last, s_last = now, step
-                    logger.scalars(step, values)
-                    bar.set_postfix({k: f"{v:.3g}" for k, v in logs.items()}, refresh=False)
-                if heldout is not None and (step % cfg.checkpoint.every == 0 or step == cfg.train.steps):
-                    variant.eval()
-                    with averaged():
-                        scores = variant.validate(heldout) or {}
-                    variant.train()
-                    logger.scalars(step, {f"val/{k}": v for k, v in scores.items()}, kind="val")
-                if main and cfg.eval is not None and (step % cfg.eval.every == 0 or step == cfg.train.steps):
-                    evaluate(step)
-                if step % cfg.log.image_every == 0 and step != cfg.train.steps:
-                    preview(step, f"step_{step:08d}.png")
+                self.check_finite(step, values)
+                self.progress.advance()
+                if ctx.log_now and self.main:
+                    self.check_run_dir(step)
+                    self.log(step, values)
+                if self.heldout is not None and (step % cfg.checkpoint.every == 0 or step == total):
+                    self.validate(step)
+                if self.main and cfg.eval is not None and (step % cfg.eval.every == 0 or step == total):
+                    self.evaluate(step)
+                if step % log_cfg.image_every == 0 and step != total:
+                    self.preview(step)
                 if step % cfg.checkpoint.every == 0:
-                    checkpoint(step)
-                if _stop_agreed(stop.requested, dinfo):
+                    self.checkpoint(step)
+                # Ctrl-C: stop after this step, with a checkpoint
+                if self.stop_agreed(stop.requested):
                     status = "interrupted"
                     break
-            else:
-                step = cfg.train.steps
-        if saved_step != step:
-            checkpoint(step)
-        grid_path = preview(step, "final.png" if status == "finished" else f"step_{step:08d}.png")
-    finally:
-        bar.close()
-        logger.close()
-        if hasattr(loader, "close"):
-            loader.close()
-    return TrainResult(run_dir=run_dir, step=step, status=status, checkpoint=last_ckpt,
-                       grid=grid_path, tb_dir=logger.tb_dir if cfg.log.tensorboard else None,
-                       jsonl=logger.jsonl_path)
+        return self.finish(step, status)
+
+    def finish(self, step: int, status: str) -> TrainResult:
+        """The last checkpoint and grid, then the result (only once both are on disk)."""
+        if self.saved_step != step:
+            self.checkpoint(step)
+        grid = self.preview(step, final=status == "finished")
+        self.check_run_dir(step)
+        if self.main:
+            self.status = status
+        logger = self.logger
+        return TrainResult(run_dir=self.run_dir, step=step, status=status, checkpoint=self.last_ckpt,
+                           grid=grid, tb_dir=logger.tb_dir, jsonl=logger.jsonl_path)
 
 
-def _stop_agreed(requested: bool, dinfo) -> bool:
-    """Ctrl-C on any rank stops every rank at the same step."""
-    if not dinfo.enabled:
-        return requested
-    flag = torch.tensor([1 if requested else 0])
-    torch.distributed.all_reduce(flag)
-    return bool(flag.item())
+class Progress:
+    """A progress bar on a terminal; with output captured (no TTY), a plain line now and then
+    instead, so that log files get no carriage returns."""
 
+    def __init__(self, cfg: RunConfig, start: int, enabled: bool) -> None:
+        self.total, self.name = cfg.train.steps, cfg.run.name
+        self.bar = None
+        self.lines = enabled and not sys.stderr.isatty()
+        self.last_line = time.monotonic()
+        if enabled and not self.lines:
+            from tqdm import tqdm
 
-def remove_partial_writes(run_dir: Path) -> None:
-    """Delete temporary files left by a process killed while writing a checkpoint."""
-    from .checkpoint import checkpoint_dir
+            self.bar = tqdm(total=self.total, initial=start, desc=self.name, dynamic_ncols=True,
+                            file=sys.stderr)
 
-    for tmp in checkpoint_dir(run_dir).glob(".*.tmp"):
-        tmp.unlink(missing_ok=True)
+    def advance(self) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
 
+    def show(self, step: int, values: dict[str, float]) -> None:
+        """The losses beside the bar, or (no TTY) a line at most every 10 s and at the end."""
+        losses = {k: v for k, v in values.items() if k.startswith("loss")}
+        if self.bar is not None:
+            self.bar.set_postfix({k: f"{v:.3g}" for k, v in losses.items()}, refresh=False)
+        elif self.lines and (time.monotonic() - self.last_line >= 10 or step == self.total):
+            self.last_line = time.monotonic()
+            text = " ".join(f"{k}={v:.3g}" for k, v in losses.items())
+            print(f"{self.name}: step {step}/{self.total} {text}", file=sys.stderr, flush=True)
 
-def latest_checkpoint_or_none(run_dir: Path) -> Path | None:
-    from .checkpoint import list_checkpoints
-
-    found = list_checkpoints(run_dir)
-    return found[-1] if found else None
-
-
-# -- checkpoint contents --------------------------------------------------------------------------
-def training_state(variant: Variant, schedulers: dict, scaler, cfg: RunConfig, step: int,
-                   data_position: int, rng: Any, ema: Any = None,
-                   best: dict[str, Any] | None = None) -> dict[str, Any]:
-    state = {
-        "format": FORMAT, "format_version": FORMAT_VERSION, "ganzoo_version": __version__,
-        "variant": cfg.variant.name, "data": cfg.data.name, "config": cfg.to_dict(),
-        "step": step, "data_position": data_position,
-        "model": variant.state_dict(),
-        "optimizers": {k: o.state_dict() for k, o in variant.optimizers.items()},
-        "schedulers": {k: s.state_dict() for k, s in schedulers.items()},
-        "extra": variant.extra_state(),
-        "rng": rng,
-    }
-    if ema is not None:
-        state["ema"] = ema.state_dict()
-    if best:
-        state["best"] = dict(best)
-    if scaler is not None:
-        state["scaler"] = scaler.state_dict()
-    return state
-
-
-def check_compatible(state: dict[str, Any], cfg: RunConfig, path: Path) -> None:
-    """Refuse a checkpoint from another variant, data set or network shape."""
-    if state.get("variant") != cfg.variant.name:
-        raise CheckpointError(f"{path}: checkpoint is from variant '{state.get('variant')}', but the "
-                              f"config uses '{cfg.variant.name}'; use that run's own config")
-    if state.get("data") != cfg.data.name:
-        raise CheckpointError(f"{path}: checkpoint was trained on data '{state.get('data')}', but "
-                              f"the config uses '{cfg.data.name}'; use that run's own data set")
-
-
-def load_model_state(variant: Variant, state: dict[str, Any], path: Path) -> None:
-    try:
-        variant.load_state_dict(state["model"])
-    except (RuntimeError, KeyError) as exc:
-        lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()] or [repr(exc)]
-        first = lines[1] if len(lines) > 1 and lines[0].endswith(":") else lines[0]  # skip the heading
-        raise CheckpointError(f"{path}: its networks do not fit this config's ({first[:200]}); "
-                              f"it comes from a run with other variant options") from None
-    variant.load_extra_state(state.get("extra", {}))
-
-
-def restore_training_state(variant: Variant, schedulers: dict, state: dict[str, Any], path: Path,
-                           cfg: RunConfig) -> None:
-    check_compatible(state, cfg, path)
-    load_model_state(variant, state, path)
-    try:
-        for k, opt in variant.optimizers.items():
-            opt.load_state_dict(state["optimizers"][k])
-        for k, sched in schedulers.items():
-            sched.load_state_dict(state["schedulers"][k])
-    except (KeyError, ValueError, RuntimeError) as exc:
-        raise CheckpointError(f"{path}: optimizer/scheduler state does not fit this run ({exc})") from None
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()

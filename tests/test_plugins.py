@@ -97,11 +97,128 @@ def test_misspelled_hook_fails_that_plugin_with_a_suggestion(site):
     assert "tiny_gan" not in reg.names("variants")
 
 
-def test_duplicate_name_is_an_error_naming_both_plugins(site):
+def test_duplicate_name_fails_only_the_second_plugin_naming_both(site):
+    """A third-party plugin that sorts before the built-in ('aaa') still comes second to it."""
     source = GOOD.replace('register("tiny_gan"', 'register("dcgan"')
-    make_distribution(site, "ganzoo-dup", "ganzoo_test_dup", source)
-    with pytest.raises(PluginError, match="'dcgan' is registered twice.*'dcgan'.*'ganzoo_test_dup'"):
+    make_distribution(site, "ganzoo-dup", "ganzoo_test_dup", source, ep_name="aaa_dup")
+    with pytest.warns(PluginWarning, match="'dcgan' is registered twice: by plugin 'dcgan' and by "
+                                           "plugin 'aaa_dup'.*GANZOO_DISABLE_PLUGINS=aaa_dup"):
+        reg = get_registry()
+    assert reg.plugins["aaa_dup"].status == "failed" and reg.plugins["aaa_dup"].registered == {}
+    assert reg.entry("variants", "dcgan").plugin == "dcgan"
+    from ganzoo.variants.dcgan import DCGAN
+
+    assert reg.get("variants", "dcgan") is DCGAN
+
+
+def test_duplicate_still_lets_ganzoo_plugins_show_it(site):
+    source = GOOD.replace('register("tiny_gan"', 'register("dcgan"')
+    make_distribution(site, "ganzoo-dup", "ganzoo_test_dup2", source)
+    out = _ganzoo("plugins", env_extra={"PYTHONPATH": str(site)})
+    assert out.returncode == 0, out.stderr
+    assert "ganzoo_test_dup2  [failed]" in out.stdout and "registered twice" in out.stdout
+    strict = _ganzoo("plugins", env_extra={"PYTHONPATH": str(site), "GANZOO_STRICT_PLUGINS": "1"})
+    assert strict.returncode == 2 and "ganzoo_test_dup2  [failed]" in strict.stdout
+    assert strict.stderr.splitlines()[-1] == (
+        "ganzoo: error: 1 plugin(s) did not load: ganzoo_test_dup2 (an error because "
+        "GANZOO_STRICT_PLUGINS is set; the reasons are listed above)")
+
+
+def test_plugin_calling_sys_exit_on_import_is_a_failed_plugin(site):
+    make_distribution(site, "ganzoo-exit", "ganzoo_test_exit", "import sys\nsys.exit(3)\n")
+    with pytest.warns(PluginWarning, match=r"'ganzoo_test_exit'.*called sys.exit\(3\) on import"):
+        reg = get_registry()
+    assert reg.plugins["ganzoo_test_exit"].status == "failed"
+    out = _ganzoo("list", "variants", env_extra={"PYTHONPATH": str(site)})
+    assert out.returncode == 0 and "dcgan" in out.stdout, out.stderr
+
+
+@pytest.mark.parametrize("source,match", [
+    ("""
+from pydantic import BaseModel
+from ganzoo import hookimpl
+from ganzoo.variants.vanilla import VanillaGAN
+
+class Plain(BaseModel):
+    name: str = "x"
+
+class BadGAN(VanillaGAN):
+    Options = Plain
+
+@hookimpl
+def register_variants(register):
+    register("bad_gan", BadGAN)
+""", r"variant 'bad_gan': its Options .*Plain.* is not a subclass of ganzoo.interfaces.VariantOptions"),
+    ("""
+from ganzoo import hookimpl
+
+class NotALoss:
+    pass
+
+@hookimpl
+def register_losses(register):
+    register("not_a_loss", NotALoss)
+""", r"loss 'not_a_loss': .*NotALoss.* is not a subclass of ganzoo.interfaces.Loss"),
+    ("""
+from pydantic import Field
+from ganzoo import hookimpl
+from ganzoo.variants.vanilla import VanillaGAN, VanillaOptions
+
+class Opts(VanillaOptions):
+    width: int = Field("wide", gt=0)
+
+class BadDefault(VanillaGAN):
+    Options = Opts
+
+@hookimpl
+def register_variants(register):
+    register("bad_default", BadDefault)
+""", r"variant 'bad_default': the default of Options.width is invalid .*'wide'"),
+])
+def test_registration_of_the_wrong_type_fails_that_plugin(site, source, match):
+    make_distribution(site, "ganzoo-wrong", "ganzoo_test_wrong", source)
+    with pytest.warns(PluginWarning, match=r"'ganzoo_test_wrong'.*" + match):
+        reg = get_registry()
+    assert reg.plugins["ganzoo_test_wrong"].status == "failed"
+    assert "dcgan" in reg.names("variants")
+
+
+def test_module_without_hooks_warns_and_is_an_error_in_strict_mode(site, monkeypatch):
+    source = GOOD.replace("@hookimpl\n", "")
+    make_distribution(site, "ganzoo-nohooks", "ganzoo_test_nohooks", source)
+    with pytest.warns(PluginWarning, match="implements no ganzoo hook.*decorate register_variants "
+                                           "with @ganzoo.hookimpl"):
+        reg = get_registry()
+    assert reg.plugins["ganzoo_test_nohooks"].status == "failed"
+    reset_registry()
+    monkeypatch.setenv("GANZOO_STRICT_PLUGINS", "1")
+    with pytest.raises(PluginError, match="implements no ganzoo hook") as raised:
         get_registry()
+    assert "skipped" not in str(raised.value) and "GANZOO_STRICT_PLUGINS is set" in str(raised.value)
+
+
+def test_api_ranges_are_pep440_specifiers():
+    from ganzoo.plugins import api_compatible
+
+    assert api_compatible(">=1.0,<2", "1.0") and api_compatible("1.0", "1.0")
+    assert api_compatible("~=1.0", "1.3") and not api_compatible("~=1.0", "2.0")
+    assert not api_compatible(">=1.0,<2", "2.0") and api_compatible(">=1.0, <3", "2.0")
+    with pytest.raises(ValueError):
+        api_compatible(">=one", "1.0")
+
+
+def test_plugin_for_api_1_is_told_what_changed_in_api_2(site, monkeypatch):
+    import ganzoo
+    from ganzoo.plugins import API_2_CHANGES
+
+    monkeypatch.setattr(ganzoo, "API_VERSION", "2.0")
+    make_distribution(site, "ganzoo-old", "ganzoo_test_old", 'GANZOO_API = ">=1.0,<2"\n' + GOOD)
+    with pytest.warns(PluginWarning) as caught:
+        reg = get_registry()
+    text = next(str(w.message) for w in caught if "ganzoo_test_old" in str(w.message))
+    assert "\n" not in text and text.endswith("What changed in API 2: " + API_2_CHANGES)
+    assert "needs ganzoo plugin API >=1.0,<2" in text and "provides API 2.0" in text
+    assert reg.plugins["ganzoo_test_old"].status == "incompatible"
 
 
 def test_disable_plugins_by_entry_point_or_distribution(site, monkeypatch):
@@ -153,7 +270,8 @@ def test_plugin_needing_another_api_version_is_skipped_with_the_version(site):
     make_distribution(site, "ganzoo-future", "ganzoo_test_future", 'GANZOO_API = ">=2.0"\n' + GOOD)
     make_distribution(site, "ganzoo-current", "ganzoo_test_current", 'GANZOO_API = ">=1.0,<2"\n'
                       + GOOD.replace('"tiny_gan"', '"tiny_gan_current"'))
-    with pytest.warns(PluginWarning, match=r"'ganzoo_test_future' was skipped: it needs ganzoo plugin API >=2.0.*provides API 1.0"):
+    with pytest.warns(PluginWarning, match=r"'ganzoo_test_future' .*is incompatible and was skipped: needs "
+                                           r"ganzoo plugin API >=2.0.*provides API 1.0"):
         reg = get_registry()
     assert reg.plugins["ganzoo_test_future"].status == "incompatible"
     assert "tiny_gan" not in reg.names("variants")

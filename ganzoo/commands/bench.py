@@ -11,22 +11,6 @@ from pathlib import Path
 _OVERRIDE = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*=")
 
 
-class _Intermixed:
-    """Lets configs and overrides come before and after the options
-    (``ganzoo bench a.yaml b.yaml --seeds 3 train.steps=500``), which plain argparse refuses."""
-
-    _inside = False
-
-    def parse_known_args(self, args=None, namespace=None):
-        if self._inside:
-            return super().parse_known_args(args, namespace)
-        self._inside = True
-        try:
-            return self.parse_known_intermixed_args(args, namespace)
-        finally:
-            self._inside = False
-
-
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "bench", help="train configs over seeds and compare them (table, plots, HParams)",
@@ -50,7 +34,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=int, default=None,
                    help="CPU threads per training process (sets OMP_NUM_THREADS; default: torch's own); "
                         "1 is often fastest and steadiest on a busy machine")
-    p.__class__ = type("BenchArgumentParser", (_Intermixed, type(p)), {})
     p.set_defaults(func=run)
 
 

@@ -14,6 +14,8 @@ DIMS = (64, 192, 768, 2048)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    from ._args import device, int_range
+
     p = sub.add_parser("fid", help="FID between two image folders or .npz statistics (pytorch-fid compatible)",
                        description="FID between two image folders or .npz statistics files with "
                                    "pytorch-fid 0.3.0's pipeline (same Inception weights, decoding, "
@@ -23,11 +25,11 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                    help="A B: image folders or .npz files (keys mu, sigma); with --save-stats: FOLDER OUT.npz")
     p.add_argument("--save-stats", action="store_true",
                    help="compute the statistics of FOLDER and save them to OUT.npz")
-    p.add_argument("--batch-size", type=int, default=50, help="images per batch (default 50)")
-    p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N")
+    p.add_argument("--batch-size", type=int_range(1, 100_000), default=50, help="images per batch (default 50)")
+    p.add_argument("--device", type=device, default="auto", help="auto (default), cpu, cuda, cuda:N")
     p.add_argument("--dims", type=int, default=2048, choices=DIMS,
                    help="Inception feature size (default 2048, the standard FID)")
-    p.add_argument("--num-workers", type=int, default=None,
+    p.add_argument("--num-workers", type=int_range(0, 64), default=None,
                    help="image decoding processes (default: CPU count, at most 8)")
     p.add_argument("--weights", default=None, metavar="PATH",
                    help="Inception weights file pt_inception-2015-12-05-6726825d.pth "
@@ -59,13 +61,11 @@ def _folder_stats(folder: str, ext, args: argparse.Namespace):
                      source=str(folder), n=acc.n)
 
 
-def run_fid(args: argparse.Namespace) -> int:
-    import json
+def _check_args(args: argparse.Namespace) -> None:
+    """Refuse bad options and missing inputs before any weights load or image decodes."""
     from pathlib import Path
 
     from ..errors import GanzooError
-    from ..metrics.base import ScoreRecord
-    from ..metrics.fid import fid_from_stats, load_stats, save_stats
 
     if args.batch_size < 1:
         raise GanzooError(f"--batch-size must be at least 1, got {args.batch_size}")
@@ -77,55 +77,113 @@ def run_fid(args: argparse.Namespace) -> int:
             raise GanzooError(f"{p} does not exist (expected an image folder or a .npz statistics file)")
     if args.save_stats and Path(a).suffix.lower() == ".npz":
         raise GanzooError(f"--save-stats needs an image folder first, got the statistics file {a}")
+    if args.save_stats:
+        from ._args import check_output_file
 
-    ext = None
+        if Path(b).suffix.lower() != ".npz":
+            raise GanzooError(f"statistics file {b} must end in .npz (pytorch-fid's format)")
+        check_output_file(b, "--save-stats")
 
-    def extractor():
-        nonlocal ext
-        if ext is None:
+
+def check_stats(path: str, stats) -> None:
+    """Statistics that cannot be a covariance (not finite, not symmetric, not positive
+    semi-definite) would still give a number; refuse them, naming the file."""
+    import numpy as np
+
+    from ..errors import GanzooError
+
+    mu, sigma = np.asarray(stats.mu), np.asarray(stats.sigma)
+    if not (np.isfinite(mu).all() and np.isfinite(sigma).all()):
+        raise GanzooError(f"statistics file {path}: mu or sigma holds NaN or infinite values; "
+                          f"recompute it with 'ganzoo fid --save-stats'")
+    scale = max(float(np.abs(np.diag(sigma)).mean()) if sigma.size else 0.0, 1e-12)
+    if not np.allclose(sigma, sigma.T, rtol=1e-5, atol=1e-8 * scale):
+        raise GanzooError(f"statistics file {path}: sigma is not symmetric, so it is no covariance "
+                          f"matrix; recompute it with 'ganzoo fid --save-stats'")
+    try:  # PSD up to rounding: Cholesky of sigma + a relative jitter succeeds
+        np.linalg.cholesky(sigma + 1e-6 * scale * np.eye(len(sigma)))
+    except np.linalg.LinAlgError:
+        raise GanzooError(f"statistics file {path}: sigma is not positive semi-definite, so it is no "
+                          f"covariance matrix; recompute it with 'ganzoo fid --save-stats'") from None
+
+
+class _Stats:
+    """Statistics of a folder or an ``.npz``; the Inception network loads once, on first need."""
+
+    def __init__(self, args: argparse.Namespace):
+        self.args = args
+        self._ext = None
+
+    def extractor(self):
+        if self._ext is None:
             from ..metrics.features import InceptionExtractor
 
-            ext = InceptionExtractor(weights=args.weights, dims=args.dims, device=args.device,
-                                     progress=not args.no_progress)
-        return ext
+            args = self.args
+            self._ext = InceptionExtractor(weights=args.weights, dims=args.dims, device=args.device,
+                                           progress=not args.no_progress)
+        return self._ext
 
-    def stats_of(path: str):
+    def of_folder(self, folder: str):
+        return _folder_stats(folder, self.extractor(), self.args)
+
+    def of(self, path: str):
+        from pathlib import Path
+
+        from ..errors import GanzooError
+        from ..metrics.fid import load_stats
+
         if Path(path).suffix.lower() == ".npz" and Path(path).is_file():
             s = load_stats(path)
-            if s.dims != args.dims:
-                raise GanzooError(f"{path} holds {s.dims}-d statistics but --dims is {args.dims}; "
+            check_stats(path, s)
+            if s.dims != self.args.dims:
+                raise GanzooError(f"{path} holds {s.dims}-d statistics but --dims is {self.args.dims}; "
                                   f"pass --dims {s.dims}")
             return s
-        return _folder_stats(path, extractor(), args)
+        return self.of_folder(path)
 
+
+def _fid_record(args: argparse.Namespace, sa, sb, value: float) -> dict:
+    """The ``--json`` record: A is the generated side, B the reference, with both protocols' notes."""
+    from ..metrics.base import ScoreRecord
+
+    a, b = args.paths
+    metas = [s.meta for s in (sa, sb)]
+    weights = {m.get("weights") for m in metas if m.get("weights")}
+    notes = [f"A: {a} ({sa.n if sa.n is not None else 'unknown number of'} samples)",
+             f"B: {b} ({sb.n if sb.n is not None else 'unknown number of'} samples)"]
+    if len(weights) > 1:
+        notes.append("the two statistics were computed with different Inception weights")
+    if any(not m for m in metas):
+        notes.append("a .npz without ganzoo protocol was used: its preprocessing is not known")
+    resize = next((m.get("resize") for m in metas if m.get("resize")), None)
+    return ScoreRecord(
+        metric="fid", value=value, values={"fid": value}, higher_is_better=False,
+        extractor="inception", extractor_weights_sha256=weights.pop() if len(weights) == 1 else None,
+        feature_dims=args.dims, resize=resize, n_real=sb.n, n_fake=sa.n or 0, real_source=f"B: {b}",
+        seed=0, options={"exact_sqrtm": bool(args.exact_sqrtm), "batch_size": args.batch_size,
+                         "a": str(a), "b": str(b)}, notes=notes).to_dict()
+
+
+def run_fid(args: argparse.Namespace) -> int:
+    import json
+
+    from ..metrics.fid import fid_from_stats, save_stats
+
+    _check_args(args)
+    a, b = args.paths
+    stats = _Stats(args)
     if args.save_stats:
-        stats = _folder_stats(a, extractor(), args)
-        save_stats(b, stats)
+        saved = stats.of_folder(a)
+        save_stats(b, saved)
         if args.json:
-            print(json.dumps({"saved": str(b), "n": stats.n, "protocol": stats.meta}, indent=2))
+            print(json.dumps({"saved": str(b), "n": saved.n, "protocol": saved.meta}, indent=2))
         else:
-            print(f"Saved statistics of {stats.n} images to {b}")
+            print(f"Saved statistics of {saved.n} images to {b}")
         return 0
-
-    sa, sb = stats_of(a), stats_of(b)
+    sa, sb = stats.of(a), stats.of(b)
     value = fid_from_stats(sa, sb, exact_sqrtm=args.exact_sqrtm)
     if args.json:
-        metas = [s.meta for s in (sa, sb)]
-        weights = {m.get("weights") for m in metas if m.get("weights")}
-        notes = [f"A: {a} ({sa.n if sa.n is not None else 'unknown number of'} samples)",
-                 f"B: {b} ({sb.n if sb.n is not None else 'unknown number of'} samples)"]
-        if len(weights) > 1:
-            notes.append("the two statistics were computed with different Inception weights")
-        if any(not m for m in metas):
-            notes.append("a .npz without ganzoo protocol was used: its preprocessing is not known")
-        resize = next((m.get("resize") for m in metas if m.get("resize")), None)
-        record = ScoreRecord(
-            metric="fid", value=value, values={"fid": value}, higher_is_better=False,
-            extractor="inception", extractor_weights_sha256=weights.pop() if len(weights) == 1 else None,
-            feature_dims=args.dims, resize=resize, n_real=sb.n, n_fake=sa.n or 0, real_source=f"B: {b}",
-            seed=0, options={"exact_sqrtm": bool(args.exact_sqrtm), "batch_size": args.batch_size,
-                             "a": str(a), "b": str(b)}, notes=notes)
-        print(json.dumps(record.to_dict(), indent=2))
+        print(json.dumps(_fid_record(args, sa, sb, value), indent=2))
     else:
         print(f"FID: {value}")
     return 0
@@ -133,7 +191,9 @@ def run_fid(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command alone (``python -m ganzoo.commands.fid A B``), with the CLI's error policy."""
-    parser = argparse.ArgumentParser(prog="ganzoo")
+    from ..cli import GanzooArgumentParser
+
+    parser = GanzooArgumentParser(prog="ganzoo")
     add_parser(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["fid", *(sys.argv[1:] if argv is None else argv)])
     from ..errors import GanzooError

@@ -1,9 +1,10 @@
-"""``ganzoo new-plugin NAME [--dir DIR]``: scaffold a plugin package that installs, trains and
-passes its own test unchanged.
+"""``ganzoo new-plugin NAME [--kind KIND] [--dir DIR]``: scaffold a plugin package that installs,
+trains and passes its own tests unchanged.
 
 The package (``ganzoo-NAME/``) has a ``pyproject.toml`` with the ``ganzoo`` entry point, a
-``ganzoo_NAME/plugin.py`` with a small MLP GAN (points or images) to edit, a run config on the
-built-in ``ring`` data, a README and a test built on :func:`ganzoo.testing.check_variant`.
+``ganzoo_NAME/plugin.py`` with a working example of the kind to edit (a variant, loss, data set,
+metric or regularizer), a run config that uses it on built-in data, a README and tests built on
+:func:`ganzoo.testing.check_variant`. The files are in :mod:`._plugin_templates`.
 Only stdlib imports at module level: ``ganzoo --help`` imports this file.
 """
 
@@ -14,6 +15,7 @@ import re
 from pathlib import Path
 
 from .. import API_VERSION, __version__
+from ._plugin_templates import CONFIG_HEAD, CONFIG_TAIL, INIT, KINDS, PYPROJECT, README, TEST_HEADER
 
 #: lowercase words joined by single underscores: a Python identifier and a readable variant name
 NAME_RE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
@@ -21,32 +23,44 @@ MAX_NAME = 40
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("new-plugin", help="scaffold a plugin package (variant, config, README, test)",
+    p = sub.add_parser("new-plugin", help="scaffold a plugin package (a variant, loss, data set, metric "
+                                          "or regularizer, with config, README and tests)",
                        description="Create ganzoo-NAME/ (underscores in NAME become hyphens): an "
-                                   "installable plugin package whose variant NAME trains as is; edit "
+                                   "installable plugin package whose KIND named NAME works as is; edit "
                                    "ganzoo_NAME/plugin.py from there.")
     p.add_argument("name", metavar="NAME",
-                   help="variant and entry-point name: lowercase letters, digits and single '_'")
+                   help="registered name and entry-point name: lowercase letters, digits and single '_'")
+    p.add_argument("--kind", choices=tuple(KINDS), default="variant",
+                   help="what the plugin adds (default: variant)")
     p.add_argument("--dir", default=".", help="folder to create ganzoo-NAME/ in (default: current)")
     p.set_defaults(func=run)
 
 
-def names(name: str) -> dict[str, str]:
-    """Every spelling the templates need, from the validated NAME."""
+def names(name: str, kind: str = "variant") -> dict[str, str]:
+    """Every spelling the templates need, from the validated NAME and KIND."""
     words = name.split("_")
+    camel = "".join(w.capitalize() for w in words)
     major = int(API_VERSION.split(".")[0])
-    return {
+    spec = KINDS[kind]
+    n = {
         "name": name,
+        "kind": kind,
         "dist": "ganzoo-" + "-".join(words),
         "module": f"ganzoo_{name}",
-        "cls": "".join(w.capitalize() for w in words) + "GAN",
-        "options": "".join(w.capitalize() for w in words) + "Options",
+        "cls": camel + spec["suffix"],
+        "options": camel + "Options",
         "api": f">={API_VERSION},<{major + 1}",
         "ganzoo_req": f"ganzoo>={__version__},<{major + 1}",
+        "registry_kind": spec["registry_kind"],
+        "hook": spec["hook"],
     }
+    for key in ("config", "summary", "usage"):
+        n[key] = spec[key].format(**n)
+    n["run_line"] = f"ganzoo run configs/{n['config']}".ljust(41) + "# about a minute on a CPU\n"
+    return n
 
 
-def validate_name(name: str, *, check_registry: bool = True) -> None:
+def validate_name(name: str, *, check_registry: bool = True, kind: str = "variant") -> None:
     """Raise a one-line :class:`GanzooError` for a NAME that is malformed or already taken."""
     from ..errors import GanzooError
 
@@ -65,218 +79,57 @@ def validate_name(name: str, *, check_registry: bool = True) -> None:
             raise GanzooError(f"plugin name '{name}' is already an entry point of an installed plugin "
                               f"({ep.value}); choose another NAME")
     registry = get_registry()
-    if name in registry.names("variants"):
-        owner = registry.entry("variants", name).plugin
-        raise GanzooError(f"variant '{name}' is already registered by plugin '{owner}'; choose another NAME")
+    table = KINDS[kind]["registry_kind"]
+    if name in registry.names(table):
+        owner = registry.entry(table, name).plugin
+        raise GanzooError(f"{kind} '{name}' is already registered by plugin '{owner}'; choose another NAME")
 
 
-def scaffold(name: str, parent: str | Path = ".", *, check_registry: bool = True) -> Path:
-    """Write the package for ``name`` under ``parent``; returns its folder."""
+def files(n: dict[str, str]) -> dict[str, str]:
+    """{path in the package: text} for the names ``n`` of one NAME and KIND."""
+    spec = KINDS[n["kind"]]
+    return {
+        "pyproject.toml": PYPROJECT.format(**n),
+        "README.md": README.format(**n),
+        f"{n['module']}/__init__.py": INIT.format(**n),
+        f"{n['module']}/plugin.py": spec["plugin"].format(**n),
+        f"configs/{n['config']}": (CONFIG_HEAD + spec["config_body"] + CONFIG_TAIL).format(**n),
+        f"tests/test_{n['name']}.py": (TEST_HEADER + spec["test"]).format(**n),
+    }
+
+
+def scaffold(name: str, parent: str | Path = ".", *, kind: str = "variant",
+             check_registry: bool = True) -> Path:
+    """Write the package for ``name`` under ``parent``; returns its folder. Nothing is written
+    when a check fails, and an existing folder is never touched."""
     from ..errors import GanzooError
+    from ..fileio import atomic_write_text
 
     validate_name(name, check_registry=False)
-    n = names(name)
+    n = names(name, kind)
     root = Path(parent) / n["dist"]
     if root.exists():
         raise GanzooError(f"{root} already exists; remove it or pass --dir to scaffold elsewhere")
     if check_registry:
-        validate_name(name)
-    files = {
-        "pyproject.toml": PYPROJECT,
-        "README.md": README,
-        f"{n['module']}/__init__.py": INIT,
-        f"{n['module']}/plugin.py": PLUGIN,
-        f"configs/{name}_ring.yaml": CONFIG,
-        f"tests/test_{name}.py": TEST,
-    }
-    try:
-        for rel, template in files.items():
-            path = root / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(template.format(**n), encoding="utf-8")
-    except OSError as exc:
-        raise GanzooError(f"cannot write the plugin package under {Path(parent)}: {exc.strerror}; "
-                          f"check --dir") from None
+        validate_name(name, kind=kind)
+    from ._args import check_output_file
+
+    check_output_file(root / "pyproject.toml", "--dir")
+    for rel, text in files(n).items():
+        atomic_write_text(root / rel, text, durable=False)
     return root
 
 
 def run(args: argparse.Namespace) -> int:
-    root = scaffold(args.name, args.dir)
-    n = names(args.name)
-    print(f"created {root}/ (distribution {n['dist']}, module {n['module']}, variant '{args.name}')")
+    root = scaffold(args.name, args.dir, kind=args.kind)
+    n = names(args.name, args.kind)
+    print(f"created {root}/ (distribution {n['dist']}, module {n['module']}, {args.kind} '{args.name}')")
     steps = ((f"pip install -e {root}", "registers the entry point"),
              ("ganzoo plugins", f"lists {args.name} with {n['dist']} 0.1.0"),
-             (f"python -m pytest {root}/tests", "check_variant on points and images"),
-             (f"ganzoo run {root}/configs/{args.name}_ring.yaml", "about a minute on a CPU"))
+             (f"python -m pytest {root}/tests", "the plugin's own tests"),
+             (f"ganzoo run {root}/configs/{n['config']}", "about a minute on a CPU"))
     width = max(len(c) for c, _ in steps)
     print("next:")
     for command, why in steps:
         print(f"  {command:<{width}}  # {why}")
     return 0
-
-
-# -- templates (str.format: literal braces are doubled) ------------------------------------------
-
-PYPROJECT = '''\
-[build-system]
-# setuptools >= 70.1 builds wheels itself: `pip install --no-build-isolation -e .` needs nothing else
-requires = ["setuptools>=70.1"]
-build-backend = "setuptools.build_meta"
-
-[project]
-name = "{dist}"
-version = "0.1.0"
-description = "The '{name}' GAN variant for ganzoo."
-readme = "README.md"
-requires-python = ">=3.10"
-dependencies = ["{ganzoo_req}"]
-
-[project.optional-dependencies]
-test = ["pytest>=7.4"]
-
-# ganzoo loads the module named here and calls the hooks it implements
-[project.entry-points.ganzoo]
-{name} = "{module}.plugin"
-
-[tool.setuptools.packages.find]
-include = ["{module}*"]
-
-[tool.pytest.ini_options]
-testpaths = ["tests"]
-'''
-
-INIT = '''\
-"""The '{name}' ganzoo plugin; see {module}.plugin."""
-
-__version__ = "0.1.0"
-'''
-
-PLUGIN = '''\
-"""The '{name}' variant: a small MLP GAN to turn into your own.
-
-Start here: change the networks in ``build_networks``, add options to ``{options}`` (they are
-validated from the ``variant:`` block of a run config), add a discriminator regulariser in
-``d_penalty`` or a constraint in ``after_d_step``, or override ``train_step`` entirely. The
-``ganzoo`` entry point in pyproject.toml names this module; see ganzoo's docs/plugins.md.
-"""
-
-from __future__ import annotations
-
-from pydantic import Field
-
-from ganzoo import adversarial, hookimpl
-from ganzoo.nets import mlp
-
-#: ganzoo plugin-API versions this plugin is written for; ganzoo skips it (with a message) otherwise
-GANZOO_API = "{api}"
-
-
-class {options}(adversarial.AdversarialOptions):
-    z_dim: int = Field(16, gt=0, description="latent size")
-    hidden: list[int] = Field([128, 128], min_length=1, description="hidden layer widths of G and D")
-    lr_g: float = Field(1e-3, gt=0)
-    lr_d: float = Field(1e-3, gt=0)
-    betas: tuple[float, float] = Field((0.5, 0.999), description="Adam betas")
-
-
-class {cls}(adversarial.AdversarialVariant):
-    """MLP generator and discriminator with a pluggable loss (the '{name}' plugin)."""
-
-    Options = {options}
-    supports = ("points", "images")   # DataInfo.kind values this variant trains on
-
-    def build_networks(self):
-        o, info = self.options, self.data_info
-        output = "linear" if info.kind == "points" else "tanh"   # images live in [-1, 1]
-        G = mlp.MLPGenerator(o.z_dim, info.shape, o.hidden, act="relu", batchnorm=False, output=output)
-        D = mlp.MLPDiscriminator(info.shape, list(reversed(o.hidden)), act="leaky_relu")
-        return G, D
-
-    def d_penalty(self, real, fake, labels):
-        """Extra terms added to D's loss, by name (each is logged); none in this skeleton."""
-        return {{}}
-
-
-@hookimpl
-def register_variants(register):
-    register("{name}", {cls})
-'''
-
-CONFIG = '''\
-# The '{name}' variant on ganzoo's built-in ring of 8 Gaussians (2-D points); about a minute on a CPU.
-#   ganzoo run configs/{name}_ring.yaml        then look at runs/{name}-ring/samples/final.png
-run:
-  name: {name}-ring
-  out_dir: runs
-seed: 0
-device: auto
-variant:
-  name: {name}
-  z_dim: 16
-  hidden: [128, 128]
-  loss: bce
-  lr_g: 1.0e-3
-  lr_d: 1.0e-3
-data:
-  name: ring
-train:
-  steps: 2000
-  batch_size: 256
-log:
-  every: 100
-  image_every: 1000
-  num_images: 512
-checkpoint:
-  every: 1000
-  keep: 2
-'''
-
-README = '''\
-# {dist}
-
-The `{name}` GAN variant as a ganzoo plugin.
-
-```bash
-pip install -e .                         # or: pip install --no-deps --no-build-isolation -e .
-ganzoo plugins                           # {name}  [loaded]  {dist} 0.1.0
-ganzoo run configs/{name}_ring.yaml      # 2-D ring of Gaussians, about a minute on a CPU
-python -m pytest                         # ganzoo.testing.check_variant on points and images
-```
-
-Use it from any run config with `variant: {{name: {name}, ...}}`; its options are the fields of
-`{options}` in `{module}/plugin.py` (plus ganzoo's adversarial options: `loss`, `lr_g`, `lr_d`,
-`betas`, `d_steps`).
-
-Layout: `{module}/plugin.py` (the variant and the `register_variants` hook), `pyproject.toml` (the
-`ganzoo` entry point `{name} = "{module}.plugin"`), `configs/` (run configs), `tests/` (the smoke
-test every variant should pass). `GANZOO_API = "{api}"` in the plugin module says which ganzoo
-plugin-API versions it was written for.
-'''
-
-TEST = '''\
-"""The '{name}' plugin is found through its entry point and passes ganzoo's smoke test."""
-
-from __future__ import annotations
-
-import pytest
-
-from ganzoo import get_registry
-from ganzoo.testing import check_variant
-from {module}.plugin import {cls}
-
-TINY = {{"name": "{name}", "z_dim": 4, "hidden": [16, 16]}}
-
-
-def test_registered_through_the_entry_point():
-    registry = get_registry()
-    info = registry.plugins["{name}"]
-    assert (info.status, info.distribution) == ("loaded", "{dist}"), info.error
-    assert registry.get("variants", "{name}") is {cls}
-
-
-@pytest.mark.parametrize("data", [{{"name": "ring", "size": 512}},
-                                  {{"name": "shapes", "image_size": 16, "size": 32}}])
-def test_check_variant(data, tmp_path):
-    out = check_variant(TINY, data, tmp_path, steps=3)
-    assert set(out["losses"]) == {{"loss_d", "loss_g"}}
-'''

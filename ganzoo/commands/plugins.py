@@ -17,10 +17,28 @@ def run(args: argparse.Namespace) -> int:
 
     from ..plugins import get_registry
 
-    plugins = sorted(get_registry().plugins.values(), key=lambda p: p.name)
+    # lenient: under GANZOO_STRICT_PLUGINS the failures are listed first, then the error
+    plugins = sorted(get_registry(lenient=True).plugins.values(), key=lambda p: p.name)
     if args.json:
         print(json.dumps([asdict(p) for p in plugins], indent=2))
-        return 0
+    else:
+        _print(plugins)
+    _strict_verdict(plugins)
+    return 0
+
+
+def _strict_verdict(plugins) -> None:
+    """Under GANZOO_STRICT_PLUGINS, any plugin that did not load is an error (after the listing)."""
+    from ..errors import PluginError
+    from ..plugins import _strict
+
+    bad = [p.name for p in plugins if p.status in ("failed", "incompatible")]
+    if bad and _strict():
+        raise PluginError(f"{len(bad)} plugin(s) did not load: {', '.join(bad)} (an error because "
+                          f"GANZOO_STRICT_PLUGINS is set; the reasons are listed above)")
+
+
+def _print(plugins) -> None:
     for p in plugins:
         dist = f"{p.distribution} {p.version}" if p.distribution else "(not from a distribution)"
         print(f"{p.name}  [{p.status}]  {dist}  module {p.module}")
@@ -30,4 +48,3 @@ def run(args: argparse.Namespace) -> int:
             print(f"    {kind}: {', '.join(sorted(names))}")
         if p.error:
             print(f"    error: {p.error}")
-    return 0

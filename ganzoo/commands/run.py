@@ -36,6 +36,18 @@ def report(result) -> int:
     return 0 if result.status == "finished" else 130
 
 
+def check_run_folder(cfg) -> None:
+    """A file where the run folder would go cannot become one; say so before anything starts."""
+    from pathlib import Path
+
+    from ..errors import ConfigError
+
+    base = Path(cfg.run.out_dir) / cfg.run.name
+    if base.exists() and not base.is_dir():
+        raise ConfigError(f"run.name: {base} is a file, not a run folder; choose another run.name "
+                          f"or run.out_dir", file=cfg.source, key="run.name")
+
+
 def run(args: argparse.Namespace) -> int:
     from ..config import load_config
     from ..trainer import train
@@ -45,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
     from ..checkpoint import latest_good_checkpoint
 
     cfg = load_config(args.config, args.overrides)
+    check_run_folder(cfg)
     run_dir = Path(cfg.run.out_dir) / cfg.run.name
     if args.resume == "auto" and run_dir.is_dir():
         if latest_good_checkpoint(run_dir) is not None:

@@ -7,44 +7,62 @@ import sys
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    from ._args import MAX_SAMPLES, device, int_range
+
     p = sub.add_parser("sample", help="draw samples from a trained run into a PNG grid")
     p.add_argument("run_dir", help="a run folder (uses its latest good checkpoint)")
-    p.add_argument("-n", "--num", type=int, default=64, help="number of samples (default 64)")
+    p.add_argument("-n", "--num", type=int_range(1, MAX_SAMPLES), default=64,
+                   help=f"number of samples, 1 to {MAX_SAMPLES} (default 64)")
     p.add_argument("-o", "--output", default=None, help="PNG path (default RUN_DIR/samples/sample.png)")
     p.add_argument("--checkpoint", default=None, help="a specific checkpoint file")
-    p.add_argument("--class", dest="label", type=int, default=None,
+    p.add_argument("--class", dest="label", type=int_range(0, 2**31 - 1), default=None,
                    help="conditional runs: sample only this class (default: one row per class)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--npz", default=None, help="also save the raw samples to this .npz file")
+    p.add_argument("--seed", type=int_range(0, 2**32 - 1), default=0)
+    p.add_argument("--device", type=device, default="cpu", help="cpu (default), auto, cuda, cuda:N, mps")
+    p.add_argument("--npz", default=None,
+                   help="also save the raw samples to this .npz file ('.npz' is added if missing)")
     p.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
+def _outputs(args: argparse.Namespace):
+    """(PNG path, .npz path or None), both checked before any model is loaded."""
     from pathlib import Path
 
+    from ._args import check_output_file
+
+    png = Path(args.output) if args.output else Path(args.run_dir) / "samples" / "sample.png"
+    check_output_file(png, "-o")
+    npz = None
+    if args.npz:
+        npz = Path(args.npz if args.npz.endswith(".npz") else args.npz + ".npz")
+        check_output_file(npz, "--npz")
+    return png, npz
+
+
+def run(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
 
-    from ..errors import GanzooError
+    from ..fileio import atomic_write
     from ..images import render, save_png
     from ..inference import class_labels, load_run
+    from ..safety import memory_guard
 
-    if args.num <= 0:
-        raise GanzooError(f"-n must be positive, got {args.num}")
+    png, npz = _outputs(args)
     trained = load_run(args.run_dir, args.checkpoint, args.device)
     info, variant = trained.info, trained.variant
-    labels = class_labels(args.num, info.num_classes if getattr(variant, "conditional", False) else None,
+    labels = class_labels(args.num, info.num_classes if variant.conditional else None,
                           args.label, variant._device())
     gen = torch.Generator().manual_seed(args.seed)
-    samples = variant.sample(args.num, generator=gen, labels=labels).float().cpu()
     nrow = None
     if labels is not None and args.label is None:
         nrow = -(-args.num // info.num_classes)  # one row per class (see class_labels)
-    out = Path(args.output) if args.output else Path(args.run_dir or trained.checkpoint.parent.parent) / "samples" / "sample.png"
-    save_png(render(samples, info.kind, centers=info.extras.get("centers"), nrow=nrow), out)
-    if args.npz:
-        np.savez(args.npz, samples=samples.numpy(),
-                 **({"labels": labels.cpu().numpy()} if labels is not None else {}))
-    print(f"{args.num} samples from {trained.checkpoint} (step {trained.step}) -> {out}", file=sys.stderr)
+    with memory_guard(f"-n {args.num} samples", "use a smaller -n"):
+        samples = variant.sample(args.num, generator=gen, labels=labels).float().cpu()
+        grid = render(samples, info.kind, centers=info.extras.get("centers"), nrow=nrow)
+    save_png(grid, png)
+    if npz is not None:
+        arrays = {"samples": samples.numpy(), **({"labels": labels.cpu().numpy()} if labels is not None else {})}
+        atomic_write(npz, lambda f: np.savez(f, **arrays))
+    print(f"{args.num} samples from {trained.checkpoint} (step {trained.step}) -> {png}", file=sys.stderr)
     return 0

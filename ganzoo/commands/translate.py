@@ -18,6 +18,8 @@ import sys
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    from ._args import MAX_IMAGE_SIDE, device, int_range
+
     p = sub.add_parser("translate", help="translate images with a trained CycleGAN (A to B or B to A)",
                        description=__doc__.split("\n\n", 1)[1].strip(),
                        formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -30,15 +32,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--checkpoint", default=None, help="a specific checkpoint file of the run")
     p.add_argument("--weights", default=None,
                    help="a raw ResNet generator state dict (e.g. latest_net_G_A.pth) instead of a run")
-    p.add_argument("--ngf", type=int, default=None, help="with --weights: generator width (default: read "
+    p.add_argument("--ngf", type=int_range(1, 4096), default=None, help="with --weights: generator width (default: read "
                                                          "from the file)")
-    p.add_argument("--n-blocks", type=int, default=None, help="with --weights: residual blocks (default: "
+    p.add_argument("--n-blocks", type=int_range(0, 1000), default=None, help="with --weights: residual blocks (default: "
                                                               "read from the file)")
-    p.add_argument("--size", type=int, default=None,
-                   help="resize inputs to SIZE x SIZE (default: the run's image size; 256 with --weights)")
+    p.add_argument("--size", type=int_range(8, MAX_IMAGE_SIDE), default=None,
+                   help=f"resize inputs to SIZE x SIZE, a multiple of 4 from 8 to {MAX_IMAGE_SIDE} "
+                        f"(default: the run's image size; 256 with --weights)")
     p.add_argument("--keep-size", action="store_true",
                    help="translate at each image's own size (sides rounded to multiples of 4)")
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--device", type=device, default="cpu", help="cpu (default), auto, cuda, cuda:N, mps")
     p.set_defaults(func=run)
 
 
@@ -90,7 +93,7 @@ def _load_model(args: argparse.Namespace):
 
     trained = load_run(args.run_dir, args.checkpoint, args.device)
     variant = trained.variant
-    if not callable(getattr(variant, "translate", None)):
+    if not variant.translates:
         raise GanzooError(f"{args.run_dir}: variant '{trained.config.variant.name}' does not translate "
                           f"images; 'ganzoo translate' needs a cyclegan run (use 'ganzoo sample')")
 
@@ -124,17 +127,54 @@ def _multiple_of_4(n: int) -> int:
     return max(8, int(round(n / 4)) * 4)
 
 
+def _read(path, mode: str, args: argparse.Namespace, size: int):
+    """The input image resized to what the generator gets: (SIZE, SIZE), or its own size rounded."""
+    from PIL import Image
+
+    from ..data.images import BadImage, decode
+    from ..errors import GanzooError
+    from ._args import MAX_IMAGE_SIDE
+
+    try:
+        img = decode(path, mode)
+    except BadImage as exc:  # data.skip_bad is a run option; here the file itself is the input
+        raise GanzooError(f"cannot read image {path}: {exc.reason}; replace the file or leave it "
+                          f"out of INPUT") from None
+    target = (_multiple_of_4(img.width), _multiple_of_4(img.height)) if args.keep_size else (size, size)
+    if max(target) > MAX_IMAGE_SIDE:
+        raise GanzooError(f"{path} is {img.width}x{img.height} pixels; --keep-size works up to "
+                          f"{MAX_IMAGE_SIDE} per side, so use --size instead")
+    return img if img.size == target else img.resize(target, Image.BICUBIC)
+
+
+def _save(picture, out) -> None:
+    """Write atomically in the format of the file name (quality 95 for JPEG)."""
+    from PIL import Image
+
+    from ..errors import GanzooError
+    from ..fileio import atomic_write
+
+    fmt = Image.registered_extensions().get(out.suffix.lower())
+    options = {"quality": 95} if fmt == "JPEG" else {}
+    try:
+        atomic_write(out, lambda f: picture.save(f, format=fmt, **options))
+    except (ValueError, KeyError) as exc:  # e.g. a mode the format cannot store
+        raise GanzooError(f"cannot write {out}: {exc}") from None
+
+
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     import torch
     from PIL import Image
 
-    from ..data.images import decode, is_image_name
+    from ..data.images import is_image_name
     from ..errors import GanzooError
     from ..images import to_uint8
+    from ..safety import memory_guard
+    from ._args import check_output_file
 
-    if args.size is not None and (args.size < 8 or args.size % 4):
+    if args.size is not None and args.size % 4:
         raise GanzooError(f"--size must be a multiple of 4 and at least 8, got {args.size}")
     if args.size is not None and args.keep_size:
         raise GanzooError("give --size or --keep-size, not both")
@@ -142,30 +182,24 @@ def run(args: argparse.Namespace) -> int:
         raise GanzooError("--ngf and --n-blocks apply to --weights only (a run knows its networks)")
     src, dst = Path(args.input), Path(args.output)
     pairs = _pairs(src, dst)  # check the paths before loading a model
-    for _, out in pairs:
+    for path, out in pairs:
         if not is_image_name(out.name):
             raise GanzooError(f"-o {out}: give an image file name (.png, .jpg ...) so the format is known")
+        if out.exists() and out.resolve() == path.resolve():
+            raise GanzooError(f"-o {out} is the input image itself; choose another output so the "
+                              f"input is kept")
+        check_output_file(out, "-o")
     apply, channels, default_size, what = _load_model(args)
     size = args.size or default_size
     mode = "L" if channels == 1 else "RGB"
     for path, out in pairs:
-        img = decode(path, mode)
-        if args.keep_size:
-            target = (_multiple_of_4(img.width), _multiple_of_4(img.height))
-        else:
-            target = (size, size)
-        if img.size != target:
-            img = img.resize(target, Image.BICUBIC)
+        img = _read(path, mode, args, size)
         x = torch.frombuffer(bytearray(img.tobytes()), dtype=torch.uint8)
         x = x.view(img.height, img.width, channels).permute(2, 0, 1).float().div(127.5).sub(1.0)
-        y = apply(x.unsqueeze(0)).float().cpu()
+        with memory_guard(f"translating {path} at {img.width}x{img.height}", "use a smaller --size"):
+            y = apply(x.unsqueeze(0)).float().cpu()
         arr = to_uint8(y)[0]
-        out.parent.mkdir(parents=True, exist_ok=True)
-        picture = Image.fromarray(arr[..., 0] if channels == 1 else arr)
-        try:
-            picture.save(out, **({"quality": 95} if out.suffix.lower() in (".jpg", ".jpeg") else {}))
-        except (OSError, ValueError, KeyError) as exc:
-            raise GanzooError(f"cannot write {out}: {exc}") from None
+        _save(Image.fromarray(arr[..., 0] if channels == 1 else arr), out)
     where = dst if src.is_dir() else pairs[0][1]
     print(f"{len(pairs)} image(s) translated with {what} -> {where}", file=sys.stderr)
     return 0

@@ -60,3 +60,11 @@ def as_index(indices: Any) -> torch.Tensor:
 def uint8_to_float(images: torch.Tensor) -> torch.Tensor:
     """uint8 images (any shape) -> float32 in [-1, 1] (0 -> -1, 255 -> 1)."""
     return images.to(torch.float32).div_(127.5).sub_(1.0)
+
+
+def take(dataset: Any, n: int) -> dict[str, torch.Tensor]:
+    """The first ``n`` items of a dataset as one batch (previews, held-out scores, evaluation)."""
+    n = min(n, len(dataset))
+    if hasattr(dataset, "__getitems__"):
+        return collate(dataset.__getitems__(list(range(n))))
+    return collate([dataset[i] for i in range(n)])

@@ -21,29 +21,14 @@ mode-collapse metrics. Only pydantic is imported here; numpy, torch and Pillow l
 
 from __future__ import annotations
 
-from typing import Any, Literal
-
-from pydantic import Field
+from typing import Any
 
 from ..hookspecs import hookimpl
-from .base import DataInfo, DataOptions, DataSource
+from .base import DataInfo, DataSource
+from .builtin_options import MAX_SIZE, MixtureOptions, PointsOptions, ShapesOptions, TwoDomainOptions
 
-MAX_SIZE = 10_000_000
-
-
-class PointsOptions(DataOptions):
-    """Options shared by the 2-D sets."""
-
-    size: int = Field(100_000, ge=1, le=MAX_SIZE,
-                      description="points in the fixed training set (PacGAN's epoch is 100k)")
-    test_size: int | None = Field(None, ge=1, le=MAX_SIZE,
-                                  description="points in the test split (default: size)")
-    seed: int = Field(0, ge=0, description="data seed")
-
-
-class MixtureOptions(PointsOptions):
-    preset: Literal["pacgan", "wgangp"] = Field(
-        "pacgan", description="pacgan: as PacGAN/VEEGAN; wgangp: WGAN-GP's scaled toy version")
+__all__ = ["MAX_SIZE", "MixtureOptions", "PointsOptions", "ShapesOptions", "TwoDomainOptions", "Ring", "Grid",
+           "Ring8WGANGP", "Grid25WGANGP", "SwissRoll", "Shapes", "TwoDomain", "register_datasets"]
 
 
 class _Points(DataSource):
@@ -116,17 +101,6 @@ class SwissRoll(_Points):
         return {}
 
 
-class ShapesOptions(DataOptions):
-    image_size: int = Field(32, ge=16, le=128, description="image side in pixels")
-    channels: Literal[1, 3] = Field(3, description="3: RGB; 1: luma of the RGB image")
-    num_classes: int = Field(5, ge=2, le=5,
-                             description="use the first N of circle, square, triangle, plus, ring")
-    size: int = Field(10_000, ge=1, le=1_000_000, description="images in the training set")
-    test_size: int | None = Field(None, ge=1, le=1_000_000,
-                                  description="images in the test split (default: size)")
-    seed: int = Field(0, ge=0, description="data seed")
-
-
 class Shapes(DataSource):
     """Coloured shapes on black, labelled by class (see :mod:`ganzoo.data.shapes`)."""
 
@@ -147,15 +121,6 @@ class Shapes(DataSource):
         code = split_code(split, o.name)
         n = o.size if split == "train" else (o.test_size or o.size)
         return ShapesDataset(n, o.image_size, o.channels, o.num_classes, o.seed, code)
-
-
-class TwoDomainOptions(DataOptions):
-    image_size: int = Field(32, ge=16, le=128, description="image side in pixels")
-    num_classes: int = Field(5, ge=2, le=5,
-                             description="use the first N of circle, square, triangle, plus, ring")
-    size: int = Field(10_000, ge=1, le=1_000_000, description="scenes per domain in the training set")
-    test_size: int = Field(1_000, ge=1, le=1_000_000, description="scenes per domain in the test split")
-    seed: int = Field(0, ge=0, description="data seed")
 
 
 class TwoDomain(DataSource):

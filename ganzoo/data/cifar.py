@@ -115,8 +115,10 @@ class CIFAR10(ImageSource):
             xs.append(data.reshape(-1, 3, 32, 32))
             ys.append(np.asarray(batch[key], dtype=np.int64))
         n = self.limited(sum(len(x) for x in xs))
+        labels = np.concatenate(ys)
+        self.check_limit_keeps_classes(labels, n)
         x = torch.from_numpy(np.concatenate(xs)[:n].copy())
-        y = torch.from_numpy(np.concatenate(ys)[:n].copy())
+        y = torch.from_numpy(labels[:n].copy())
         return ArrayImages(x, y, self.pipeline())
 
 

@@ -8,6 +8,7 @@ the transforms, so a variant builds its networks for what it will actually see.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any, Literal
 
@@ -15,6 +16,10 @@ from pydantic import Field, field_validator
 
 from ..errors import DataError
 from .base import DataInfo, DataOptions, DataSource
+
+
+class DataWarning(UserWarning):
+    """Data that can be used but probably not as intended."""
 
 
 class ImageOptions(DataOptions):
@@ -78,6 +83,22 @@ class ImageSource(DataSource):
     def limited(self, n: int) -> int:
         limit = self.options.limit
         return n if limit is None else min(n, limit)
+
+    def check_limit_keeps_classes(self, labels: Any, n: int, class_names: tuple[str, ...] = ()) -> None:
+        """Warn when ``data.limit`` (keeping the first ``n`` of ``labels``) leaves a class without
+        a single example: a conditional variant would still draw it, from untrained weights.
+        A warning, not an error, since a limit is a quick experiment by design."""
+        if self.options.limit is None or n >= len(labels):
+            return
+        every = set(map(int, labels))
+        dropped = sorted(every - set(map(int, labels[:n])))
+        if not dropped:
+            return
+        shown = [class_names[k] if k < len(class_names) else str(k) for k in dropped[:5]]
+        more = f" and {len(dropped) - 5} more" if len(dropped) > 5 else ""
+        warnings.warn(f"data.limit={self.options.limit} keeps no example of class(es) "
+                      f"{', '.join(shown)}{more} (of {len(every)}); raise "
+                      f"data.limit or leave it out to train on every class", DataWarning, stacklevel=2)
 
     @staticmethod
     def check_split(split: str, allowed: tuple[str, ...] = ("train", "test")) -> None:

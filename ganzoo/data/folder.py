@@ -136,6 +136,8 @@ class ClassFolder(ImageFolder):
                 files += found
                 labels += [k] * len(found)
             n = self.limited(len(files))
+            if split == "train":
+                self.check_limit_keeps_classes(labels, n, tuple(classes))
             files, labels = files[:n], labels[:n]
             if self.options.skip_bad:
                 ok = [header_ok(f) for f in files]

@@ -20,7 +20,7 @@ class BadImage(DataError):
     """An image file that cannot be read (corrupt, truncated, not an image)."""
 
     def __init__(self, path: Path, reason: str) -> None:
-        self.path = Path(path)
+        self.path, self.reason = Path(path), reason
         super().__init__(f"cannot read image {path}: {reason}; replace or delete the file, "
                          f"or set data.skip_bad: true to skip unreadable images")
 

@@ -93,6 +93,7 @@ class MNIST(ImageSource):
             raise DataError(f"{images_path} and {labels_path} do not match: shapes {images.shape} and "
                             f"{labels.shape}")
         n = self.limited(len(images))
+        self.check_limit_keeps_classes(labels, n, self.class_names)
         x = torch.from_numpy(images[:n].copy()).unsqueeze(1)
         y = torch.from_numpy(labels[:n].astype("int64"))
         return ArrayImages(x, y, self.pipeline())

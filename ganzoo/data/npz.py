@@ -14,6 +14,9 @@ from .base import DataInfo
 from .common import ImageOptions, ImageSource
 
 _IMAGE_KEYS = ("images", "x", "arr_0", "data")
+#: Most classes a labels array may imply (labels are 0..K-1): a conditional variant allocates an
+#: embedding row per class, so one stray huge label must not size the networks.
+MAX_CLASSES = 100_000
 
 
 class NpzOptions(ImageOptions):
@@ -74,6 +77,19 @@ def _layout(shape: tuple[int, ...], layout: str, path: Path) -> str:
             return "NHWC"
     raise DataError(f"{path}: cannot tell the layout of images of shape {shape}; set data.layout to "
                     f"NHW, NHWC or NCHW")
+
+
+def _check_finite(arr: Any, path: Path) -> None:
+    """NaN or infinite pixels would surface much later as a NaN loss blamed on the learning rate."""
+    import numpy as np
+
+    if not np.issubdtype(arr.dtype, np.floating) and not np.issubdtype(arr.dtype, np.complexfloating):
+        return
+    bad = ~np.isfinite(arr.reshape(len(arr), -1)).all(axis=1)
+    if bad.any():
+        first = int(np.flatnonzero(bad)[0])
+        raise DataError(f"{path}: {int(bad.sum())} of {len(arr)} images hold NaN or infinite values "
+                        f"(the first is image {first}); fix or drop them")
 
 
 class Npz(ImageSource):
@@ -148,6 +164,11 @@ class Npz(ImageSource):
                 or labels.min() < 0:
             raise DataError(f"{path}: '{key}' must be a non-empty 1-D array of non-negative integers, "
                             f"got {labels.dtype} of shape {labels.shape}")
+        top = int(labels.max())
+        if top >= MAX_CLASSES:
+            at = int(labels.argmax())
+            raise DataError(f"{path}: '{key}'[{at}] is {top}, so there would be {top + 1} classes; "
+                            f"labels must be 0..K-1 with K at most {MAX_CLASSES} (renumber them)")
         return labels
 
     def dataset(self, split: str = "train") -> Any:
@@ -172,6 +193,7 @@ class Npz(ImageSource):
         elif layout == "NHWC":
             arr = arr.transpose(0, 3, 1, 2)
         arr = np.ascontiguousarray(arr)
+        _check_finite(arr, path)
         lo_hi = self.options.range
         if arr.dtype == np.uint8 and lo_hi is None:
             x = torch.from_numpy(arr)
@@ -189,5 +211,7 @@ class Npz(ImageSource):
                 raise DataError(f"{path}: values span [{amin:g}, {amax:g}], outside data.range "
                                 f"[{lo:g}, {hi:g}]; fix data.range")
             x = torch.from_numpy(((arr.astype(np.float32) - lo) * (255.0 / (hi - lo))).clip(0, 255))
+        if labels is not None:
+            self.check_limit_keeps_classes(labels, n)
         y = torch.from_numpy(labels[:n].astype(np.int64)) if labels is not None else None
         return ArrayImages(x, y, self.pipeline())

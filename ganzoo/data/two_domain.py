@@ -36,6 +36,7 @@ from torch.utils.data import Dataset
 
 from ..errors import DataError
 from .batched import CollatedBatch, as_index, uint8_to_float
+from .builtin_options import TwoDomainOptions
 from .shape_render import CLASS_NAMES, Scenes, composite, hsv_to_rgb, render_coverage, sample_scenes
 from .splits import split_code
 
@@ -184,8 +185,6 @@ def two_domain_ground_truth(options: Any = None, split: str = "test", n: int | N
     The scenes are those of ``TwoDomain(options).dataset(split)``: item scenes depend only on seed,
     split and index.
     """
-    from .builtin import TwoDomainOptions
-
     if options is None:
         options = TwoDomainOptions(name="two_domain")
     elif isinstance(options, Mapping):

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import GanzooError
+from ..fileio import atomic_write
 from .base import Metric, MetricInputs
 from .features import FeatureExtractor, resolve_device
 
@@ -209,10 +209,8 @@ class ClassifierExtractor(FeatureExtractor):
                     "recipe": recipe, "version": RECIPE_VERSION, "holdout_accuracy": acc,
                     "channels": int(data_info.shape[0]), "num_classes": int(data_info.num_classes)}
             if path is not None:
-                tmp = path.with_name(f".{path.name}.tmp")
-                torch.save({"state_dict": {k: v.cpu() for k, v in model.state_dict().items()},
-                            "meta": meta}, tmp)
-                os.replace(tmp, path)
+                state = {"state_dict": {k: v.cpu() for k, v in model.state_dict().items()}, "meta": meta}
+                atomic_write(path, lambda f: torch.save(state, f), durable=False)  # a cache
                 log.info("trained %s (held-out accuracy %.4f), cached at %s", self.name, acc, path)
         if path is not None and path.is_file():
             from .inception import file_sha256

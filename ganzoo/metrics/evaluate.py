@@ -14,7 +14,7 @@ import logging
 import os
 import sys
 import types
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from ..errors import GanzooError
+from ..fileio import atomic_write
 from .base import Metric, MetricInputs, ScoreRecord
 from .features import FeatureExtractor, get_extractor, to_unit
 
@@ -125,10 +126,7 @@ def _save_real(path: Path, side: _RealSide, key: dict[str, Any], fingerprint: st
               "protocol": np.asarray(json.dumps(key, sort_keys=True)), "fingerprint": np.asarray(fingerprint)}
     if side.features is not None:
         arrays["features"] = side.features
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.npz")
-    np.savez(tmp, **arrays)
-    os.replace(tmp, path)
+    atomic_write(path, lambda f: np.savez(f, **arrays), durable=False)  # a cache: recomputed if lost
 
 
 def _load_real(path: Path, key: dict[str, Any], fingerprint: str | None, need_features: bool) -> _RealSide | None:
@@ -160,48 +158,50 @@ def _is_ganzoo_cache(path: Path) -> bool:
         return False
 
 
-def _real_side(real: torch.Tensor | None, ext: FeatureExtractor, key: dict[str, Any],
-               cache: Path | None, need_features: bool, *, kind: str, batch_size: int,
-               quantize: bool, progress: bool) -> _RealSide:
-    from .fid import load_stats, stats_from_features
+def _cache_file(cache: Path | None, key: dict[str, Any], key_hash: str, ext_name: str) -> Path | None:
+    """The real side's file: ``cache`` itself when it is an ``.npz``, else a file in that folder
+    named by data set, extractor, n and key."""
+    if cache is None:
+        return None
+    cache = Path(cache)
+    if cache.suffix.lower() == ".npz":
+        return cache
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in f"{key['dataset']}-{ext_name}")
+    return cache / f"real-{safe}-{key['n']}-{key_hash}.npz"
 
-    key_hash = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
-    file: Path | None = None
-    if cache is not None:
-        cache = Path(cache)
-        if cache.suffix.lower() == ".npz":
-            file = cache
-        else:
-            safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in f"{key['dataset']}-{ext.name}")
-            file = cache / f"real-{safe}-{key['n']}-{key_hash}.npz"
-    if real is not None and file is not None and file.suffix.lower() == ".npz" and file.is_file() \
-            and not _is_ganzoo_cache(file):
-        real = None  # an explicit statistics file (e.g. pytorch-fid's) is used as given, never overwritten
-    if real is None:
-        if file is None or not file.is_file():
-            raise GanzooError("no real samples and no real statistics file to compare with: pass real "
-                              "samples or real_stats_cache=PATH.npz (e.g. from 'ganzoo fid --save-stats')")
-        if need_features:
-            with np.load(file, allow_pickle=False) as f:
-                has = "features" in f.files
-            if not has:
+
+def _real_from_file(file: Path | None, ext: FeatureExtractor, need_features: bool) -> _RealSide:
+    """The real side from a statistics file alone (no real samples), checked against ``ext``."""
+    from .fid import load_stats
+
+    if file is None or not file.is_file():
+        raise GanzooError("no real samples and no real statistics file to compare with: pass real "
+                          "samples or real_stats_cache=PATH.npz (e.g. from 'ganzoo fid --save-stats')")
+    feats = None
+    if need_features:
+        with np.load(file, allow_pickle=False) as f:
+            if "features" not in f.files:
                 raise GanzooError(f"{file} holds only statistics; KID and precision/recall need real "
                                   f"samples (or a cache written by ganzoo with features)")
-        stats = load_stats(file)
-        if stats.dims != ext.dims:
-            raise GanzooError(f"real statistics in {file} have {stats.dims} dimensions but extractor "
-                              f"'{ext.name}' gives {ext.dims}")
-        meta = stats.meta
-        if meta.get("extractor") not in (None, ext.name) or meta.get("weights") not in (None, ext.weights_hash):
-            raise GanzooError(f"real statistics in {file} were computed with extractor "
-                              f"{meta.get('extractor')} (weights {meta.get('weights')}), this evaluation "
-                              f"uses {ext.name} (weights {ext.weights_hash}); delete the file or use the same")
-        feats = None
-        if need_features:
-            with np.load(file, allow_pickle=False) as f:
-                feats = np.asarray(f["features"])
-        note = "" if meta else " (no ganzoo protocol in the file: its preprocessing is not known)"
-        return _RealSide(stats, feats, f"file:{file}{note}", stats.n)
+            feats = np.asarray(f["features"])
+    stats = load_stats(file)
+    if stats.dims != ext.dims:
+        raise GanzooError(f"real statistics in {file} have {stats.dims} dimensions but extractor "
+                          f"'{ext.name}' gives {ext.dims}")
+    meta = stats.meta
+    if meta.get("extractor") not in (None, ext.name) or meta.get("weights") not in (None, ext.weights_hash):
+        raise GanzooError(f"real statistics in {file} were computed with extractor "
+                          f"{meta.get('extractor')} (weights {meta.get('weights')}), this evaluation "
+                          f"uses {ext.name} (weights {ext.weights_hash}); delete the file or use the same")
+    note = "" if meta else " (no ganzoo protocol in the file: its preprocessing is not known)"
+    return _RealSide(stats, feats, f"file:{file}{note}", stats.n)
+
+
+def _real_from_samples(real: torch.Tensor, ext: FeatureExtractor, key: dict[str, Any], key_hash: str,
+                       file: Path | None, need_features: bool, *, kind: str, batch_size: int,
+                       quantize: bool, progress: bool) -> _RealSide:
+    """The real side of ``real``: from memory, else from its cache file, else computed (and cached)."""
+    from .fid import stats_from_features
 
     fingerprint = _fingerprint(real)
     mem_key = (key_hash, fingerprint)
@@ -223,6 +223,20 @@ def _real_side(real: torch.Tensor | None, ext: FeatureExtractor, key: dict[str, 
         side.source += f", cached at {file}"
     _remember(mem_key, side)
     return side
+
+
+def _real_side(real: torch.Tensor | None, ext: FeatureExtractor, key: dict[str, Any],
+               cache: Path | None, need_features: bool, *, kind: str, batch_size: int,
+               quantize: bool, progress: bool) -> _RealSide:
+    """Statistics (and features when needed) of the real side, from samples or a statistics file."""
+    key_hash = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+    file = _cache_file(cache, key, key_hash, ext.name)
+    if real is not None and file is not None and file.is_file() and not _is_ganzoo_cache(file):
+        real = None  # an explicit statistics file (e.g. pytorch-fid's) is used as given, never overwritten
+    if real is None:
+        return _real_from_file(file, ext, need_features)
+    return _real_from_samples(real, ext, key, key_hash, file, need_features, kind=kind,
+                              batch_size=batch_size, quantize=quantize, progress=progress)
 
 
 def _remember(key: tuple[str, str], side: _RealSide) -> None:
@@ -259,70 +273,91 @@ def evaluate(fake: torch.Tensor, real: torch.Tensor | None, data_info: Any, metr
         real = torch.as_tensor(np.asarray(real))
     kind = _data_kind(fake, data_info)
     objs = _build_metrics(list(metrics), kind, metric_options or {})
-    needs = set().union(*(m.needs for m in objs)) if objs else set()
     if real is not None and tuple(real.shape[1:]) != tuple(fake.shape[1:]):
         raise GanzooError(f"real samples have shape {tuple(real.shape[1:])}, generated ones "
                           f"{tuple(fake.shape[1:])}; evaluate samples of the same data set")
-    notes: list[str] = []
     inputs = MetricInputs(data_info=data_info, seed=seed, fake_samples=fake, real_samples=real,
                           fake_labels=fake_labels, quantize=quantize, progress=progress)
-    transform = partial(to_unit, quantize=quantize) if kind == "images" else None
-    flat_dims = int(np.prod(fake.shape[1:]))
-    ext: FeatureExtractor | None = None
-    real_side: _RealSide | None = None
     common = dict(weights=weights, dims=dims, device=device, data_info=data_info, data_source=data_source,
-                  seed=seed, flat_dims=flat_dims, progress=progress, extra=dict(extractor_options or {}))
+                  seed=seed, flat_dims=int(np.prod(fake.shape[1:])), progress=progress,
+                  extra=dict(extractor_options or {}))
+    needs = set().union(*(m.needs for m in objs)) if objs else set()
+    shared = _SharedInputs(kind=kind, quantize=quantize)
     if needs & {"features", "stats", "logits"}:
-        name = extractor
-        if name is None:
-            name, notes = choose_extractor(kind, data_info, weights)
-        ext = get_extractor(name, **_extractor_options(name, **common))
-        feats, logits = ext.extract(fake, batch_size=batch_size, logits="logits" in needs,
-                                    progress=progress, desc="fake features", transform=transform)
-        inputs.fake_features, inputs.fake_logits = feats, logits
-        if needs & {"features", "stats"}:
-            from .fid import stats_from_features
-
-            inputs.fake_stats = stats_from_features(feats)
-            key = {"dataset": getattr(data_info, "name", "?"), "options": _options_json(data_info, data_source),
-                   "shape": list(fake.shape[1:]), "extractor": ext.name, "weights": ext.weights_hash,
-                   "dims": ext.dims, "n": None if real is None else len(real), "quantize": quantize,
-                   "version": CACHE_VERSION}
-            real_side = _real_side(real, ext, key, real_stats_cache, "features" in needs, kind=kind,
-                                   batch_size=batch_size, quantize=quantize, progress=progress)
-            inputs.real_stats, inputs.real_features = real_side.stats, real_side.features
+        _extract_features(inputs, shared, needs, extractor, common, real_stats_cache=real_stats_cache,
+                          batch_size=batch_size, data_source=data_source)
     if "classifier" in needs:
-        if ext is not None and ext.name.startswith("classifier:"):
-            inputs.classifier = ext
+        if shared.ext is not None and shared.ext.name.startswith("classifier:"):
+            inputs.classifier = shared.ext
         else:
             inputs.classifier = get_extractor("classifier", **_extractor_options("classifier", **common))
+    return [_record(metric, inputs, shared) for metric in objs]
 
-    records = []
-    for metric in objs:
-        values = {k: float(v) for k, v in metric.compute(inputs).items()}
-        uses_ext = bool(metric.needs & {"features", "stats", "logits"})
-        uses_real = bool(metric.needs & {"features", "stats"})
-        rec_ext = ext if uses_ext else (inputs.classifier if "classifier" in metric.needs else None)
-        rec_notes = list(notes) if uses_ext else []
-        if "classifier" in metric.needs and inputs.classifier is not None:
-            rec_notes.append(f"{inputs.classifier.name} held-out accuracy on real data: "
-                             f"{inputs.classifier.accuracy:.4f}")
-        opts = metric.protocol_options()
-        if kind == "images" and rec_ext is not None:
-            opts["quantize_8bit"] = quantize
-        record = ScoreRecord(
-            metric=metric.name, value=values[metric.primary], values=values,
-            higher_is_better=metric.higher_is_better,
-            extractor=rec_ext.name if rec_ext else None,
-            extractor_weights_sha256=rec_ext.weights_hash if rec_ext else None,
-            feature_dims=rec_ext.dims if rec_ext else None,
-            resize=rec_ext.resize if rec_ext else None,
-            n_real=(real_side.n if real_side else None) if uses_real else None,
-            n_fake=len(fake),
-            real_source=(real_side.source if real_side else "") if uses_real else "not used",
-            seed=seed, options=opts, notes=rec_notes)
-        records.append(record.to_dict())
-    return records
+
+@dataclass
+class _SharedInputs:
+    """What :func:`evaluate` computed once for all metrics, and what the records say about it."""
+
+    kind: str
+    quantize: bool
+    ext: FeatureExtractor | None = None
+    real_side: _RealSide | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def _extract_features(inputs: MetricInputs, shared: _SharedInputs, needs: set[str], extractor: str | None,
+                      common: dict[str, Any], *, real_stats_cache: Path | None, batch_size: int,
+                      data_source: Any) -> None:
+    """Generated features/logits/statistics and the real side, with one extractor for all metrics."""
+    fake, real, data_info = inputs.fake_samples, inputs.real_samples, inputs.data_info
+    kind, quantize, progress = shared.kind, shared.quantize, inputs.progress
+    name = extractor
+    if name is None:
+        name, shared.notes = choose_extractor(kind, data_info, common["weights"])
+    ext = shared.ext = get_extractor(name, **_extractor_options(name, **common))
+    transform = partial(to_unit, quantize=quantize) if kind == "images" else None
+    feats, logits = ext.extract(fake, batch_size=batch_size, logits="logits" in needs,
+                                progress=progress, desc="fake features", transform=transform)
+    inputs.fake_features, inputs.fake_logits = feats, logits
+    if not needs & {"features", "stats"}:
+        return
+    from .fid import stats_from_features
+
+    inputs.fake_stats = stats_from_features(feats)
+    key = {"dataset": getattr(data_info, "name", "?"), "options": _options_json(data_info, data_source),
+           "shape": list(fake.shape[1:]), "extractor": ext.name, "weights": ext.weights_hash,
+           "dims": ext.dims, "n": None if real is None else len(real), "quantize": quantize,
+           "version": CACHE_VERSION}
+    shared.real_side = _real_side(real, ext, key, real_stats_cache, "features" in needs, kind=kind,
+                                  batch_size=batch_size, quantize=quantize, progress=progress)
+    inputs.real_stats, inputs.real_features = shared.real_side.stats, shared.real_side.features
+
+
+def _record(metric: Metric, inputs: MetricInputs, shared: _SharedInputs) -> dict[str, Any]:
+    """Compute ``metric`` and describe how: extractor, sample counts, real source, options, notes."""
+    values = {k: float(v) for k, v in metric.compute(inputs).items()}
+    uses_ext = bool(metric.needs & {"features", "stats", "logits"})
+    uses_real = bool(metric.needs & {"features", "stats"})
+    rec_ext = shared.ext if uses_ext else (inputs.classifier if "classifier" in metric.needs else None)
+    rec_notes = list(shared.notes) if uses_ext else []
+    if "classifier" in metric.needs and inputs.classifier is not None:
+        rec_notes.append(f"{inputs.classifier.name} held-out accuracy on real data: "
+                         f"{inputs.classifier.accuracy:.4f}")
+    opts = metric.protocol_options()
+    if shared.kind == "images" and rec_ext is not None:
+        opts["quantize_8bit"] = shared.quantize
+    real_side = shared.real_side
+    return ScoreRecord(
+        metric=metric.name, value=values[metric.primary], values=values,
+        higher_is_better=metric.higher_is_better,
+        extractor=rec_ext.name if rec_ext else None,
+        extractor_weights_sha256=rec_ext.weights_hash if rec_ext else None,
+        feature_dims=rec_ext.dims if rec_ext else None,
+        resize=rec_ext.resize if rec_ext else None,
+        n_real=(real_side.n if real_side else None) if uses_real else None,
+        n_fake=len(inputs.fake_samples),
+        real_source=(real_side.source if real_side else "") if uses_real else "not used",
+        seed=inputs.seed, options=opts, notes=rec_notes).to_dict()
 
 
 class _CallableModule(types.ModuleType):

@@ -11,7 +11,6 @@ pytorch-fid's formula, numerical quirks included.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import warnings
@@ -22,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import GanzooError
+from ..fileio import atomic_write
 from .base import Metric, MetricInputs
 
 
@@ -101,18 +101,12 @@ def save_stats(path: str | os.PathLike, stats: FIDStats) -> Path:
     path = Path(path)
     if path.suffix.lower() != ".npz":
         raise GanzooError(f"statistics file {path} must end in .npz (pytorch-fid's format)")
-    path.parent.mkdir(parents=True, exist_ok=True)
     arrays: dict[str, np.ndarray] = {"mu": np.asarray(stats.mu), "sigma": np.asarray(stats.sigma)}
     if stats.n is not None:
         arrays["n"] = np.asarray(stats.n, dtype=np.int64)
     if stats.meta:
         arrays["protocol"] = np.asarray(json.dumps(stats.meta, sort_keys=True, default=str))
-    buf = io.BytesIO()
-    np.savez_compressed(buf, **arrays)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(buf.getvalue())
-    os.replace(tmp, path)
-    return path
+    return atomic_write(path, lambda f: np.savez_compressed(f, **arrays))
 
 
 def load_stats(path: str | os.PathLike) -> FIDStats:

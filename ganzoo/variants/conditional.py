@@ -23,6 +23,7 @@ from pydantic import Field
 from ..adversarial import AdversarialOptions, AdversarialVariant
 from ..errors import GanzooError
 from ..hookspecs import hookimpl
+from ..interfaces import eval_mode
 from ..nets.conditional import ConditionalDCGANDiscriminator, ConditionalDCGANGenerator
 
 #: The preview grid shows at most this many classes (one row each, as many columns as rows).
@@ -42,6 +43,9 @@ class ConditionalOptions(AdversarialOptions):
 
 
 class ConditionalGAN(AdversarialVariant):
+    """A class-conditional DCGAN: labels enter G (concat or conditional BatchNorm) and D (concat
+    or projection)."""
+
     Options = ConditionalOptions
     supports = ("images",)
     #: ``ganzoo sample --class`` and the metrics pass labels to ``sample``.
@@ -96,13 +100,8 @@ class ConditionalGAN(AdversarialVariant):
 
     @torch.no_grad()
     def preview(self, fixed: Any) -> torch.Tensor:
-        net = self.generator_net()
-        was_training = net.training
-        net.eval()
-        try:
-            return net(fixed["z"], fixed["labels"])
-        finally:
-            net.train(was_training)
+        with eval_mode(self.generator_net()):
+            return self.generator_net()(fixed["z"], fixed["labels"])
 
 
 @hookimpl

@@ -35,10 +35,11 @@ from torch import nn
 
 from ..errors import GanzooError
 from ..hookspecs import hookimpl
-from ..interfaces import StepContext, Variant, VariantOptions
+from ..interfaces import StepContext, Variant, VariantOptions, eval_mode
 from ..nets.cyclegan import PatchDiscriminator, ResnetGenerator
 from ..nets.mlp import init_normal
 from ..plugins import create_loss, get_registry
+from ..schedules import linear_decay
 
 DIRECTIONS = ("AtoB", "BtoA")
 
@@ -108,19 +109,13 @@ class _Generators(nn.Module):
         self.G_A, self.G_B = G_A, G_B
 
 
-def linear_decay(n_constant: int, n_decay: int):
-    """LR factor for 0-based generator step ``s`` (the reference's epoch rule, per step)."""
-    def factor(s: int) -> float:
-        return max(0.0, 1.0 - max(0, s + 1 - n_constant) / (n_decay + 1))
-    return factor
-
-
 class CycleGAN(Variant):
     """Unpaired translation with cycle consistency; batches are ``{"a", "b"}``."""
 
     Options = CycleGANOptions
     supports = ("unpaired",)
     supports_accumulation = True
+    translates = True
     options: CycleGANOptions
 
     def __init__(self, options: CycleGANOptions, data) -> None:
@@ -157,7 +152,8 @@ class CycleGAN(Variant):
 
     def configure_schedulers(self, optimizers: dict[str, torch.optim.Optimizer],
                              total_steps: int) -> dict[str, Any]:
-        factor = linear_decay(*self.lr_steps(total_steps))
+        n_constant, n_decay = self.lr_steps(total_steps)
+        factor = linear_decay(n_constant - 1, n_constant + n_decay)  # the reference's epoch rule, per step
         return {name: torch.optim.lr_scheduler.LambdaLR(opt, factor) for name, opt in optimizers.items()}
 
     def _set_d_grad(self, flag: bool) -> None:
@@ -182,14 +178,21 @@ class CycleGAN(Variant):
         out_B = self.G_B(torch.cat([real_B, fake_B, real_A] if idt else [real_B, fake_B]))
         fake_A, rec_A = out_B[:n], out_B[n:2 * n]                              # (, idt_B)
         rec_B = self.G_A(fake_A)
-        terms = {"loss_g_a": self.loss.g_loss(self.D_A(fake_B)),
-                 "loss_g_b": self.loss.g_loss(self.D_B(fake_A)),
+        terms = {"loss_g_a": self.loss.g_loss(self.D_A(fake_B), self.real_scores(self.D_A, real_B)),
+                 "loss_g_b": self.loss.g_loss(self.D_B(fake_A), self.real_scores(self.D_B, real_A)),
                  "loss_cycle_a": F.l1_loss(rec_A, real_A) * o.lambda_A,
                  "loss_cycle_b": F.l1_loss(rec_B, real_B) * o.lambda_B}
         if idt:
             terms["loss_idt_a"] = F.l1_loss(out_A[n:], real_B) * (o.lambda_B * o.lambda_identity)
             terms["loss_idt_b"] = F.l1_loss(out_B[2 * n:], real_A) * (o.lambda_A * o.lambda_identity)
         return {**terms, "fake_A": fake_A, "fake_B": fake_B}
+
+    def real_scores(self, D: nn.Module, real: torch.Tensor) -> torch.Tensor | None:
+        """D's scores of real images for a loss that compares them in the generator step."""
+        if not self.loss.uses_real_scores_in_g:
+            return None
+        with torch.no_grad():
+            return D(real)
 
     def train_step(self, batches: Iterator[dict[str, torch.Tensor]], ctx: StepContext) -> dict[str, Any]:
         """The reference order: both generators, then both discriminators on pooled fakes.
@@ -263,12 +266,8 @@ class CycleGAN(Variant):
             raise GanzooError(f"direction must be AtoB or BtoA, not '{direction}'")
         check_translatable(images.shape)
         net = self.G_A if direction == "AtoB" else self.G_B
-        was = net.training
-        net.eval()
-        try:
+        with eval_mode(net):
             return net(images.to(self._device()))
-        finally:
-            net.train(was)
 
     def fixed_inputs(self, n: int, generator: torch.Generator, examples: dict[str, torch.Tensor]) -> Any:
         """The first ``k = 4 m^2 <= n`` real A and B examples (all of them if n < 4), so the

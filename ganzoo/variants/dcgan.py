@@ -22,6 +22,9 @@ class DCGANOptions(AdversarialOptions):
 
 
 class DCGAN(AdversarialVariant):
+    """Convolutional G and D from the data's image size and channels; a base class for variants
+    that keep DCGAN's networks and change the training (subclass and override)."""
+
     Options = DCGANOptions
     supports = ("images",)
     options: DCGANOptions

@@ -34,7 +34,7 @@ from torch import nn
 
 from ..errors import GanzooError
 from ..hookspecs import hookimpl
-from ..interfaces import StepContext, Variant, VariantOptions
+from ..interfaces import StepContext, Variant, VariantOptions, eval_mode
 from ..nets.vae import ConvEncoder, MLPEncoder, conv_decoder, mlp_decoder
 
 LOG_2PI = math.log(2 * math.pi)
@@ -79,9 +79,12 @@ class VAEOptions(VariantOptions):
 
 
 class VAE(Variant):
+    """A variational autoencoder: the likelihood baseline; scores held-out data (ELBO)."""
+
     Options = VAEOptions
     supports_accumulation = True
     supports = ("images", "points")
+    validates = True
     options: VAEOptions
 
     def __init__(self, options: VAEOptions, data) -> None:
@@ -197,18 +200,12 @@ class VAE(Variant):
     @torch.no_grad()
     def preview(self, fixed: Any) -> torch.Tensor:
         dec, enc = self.generator_net(), self.encoder
-        modes = dec.training, enc.training
-        dec.eval()
-        enc.eval()
-        try:
+        with eval_mode(dec, enc):
             out = dec(fixed["z"])
             if fixed.get("x") is not None:
                 mu, _ = enc(fixed["x"])
                 out = torch.cat([out, fixed["x"], dec(mu)])
             return out
-        finally:
-            dec.train(modes[0])
-            enc.train(modes[1])
 
 
 @hookimpl

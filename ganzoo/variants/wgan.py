@@ -6,15 +6,16 @@ updates per generator update, and keep it roughly 1-Lipschitz in their own way:
 
 * ``wgan`` clips every critic parameter to ``[-clip, clip]`` after each critic step; RMSprop
   lr 5e-5 for both nets (the paper's Algorithm 1: momentum-based optimizers were unstable).
-* ``wgan_gp`` adds ``gp_lambda * E[(||grad D(x_hat)||_2 - 1)^2]`` at random interpolates
-  ``x_hat = eps * real + (1 - eps) * fake`` (one ``eps`` per sample); Adam 1e-4, betas (0.5, 0.9).
-  The penalty is per sample, so the critic has no BatchNorm (``d_norm: layer`` or ``none``).
+* ``wgan_gp`` is the same critic with Adam 1e-4, betas (0.5, 0.9), and the ``gp`` regularizer
+  (:mod:`ganzoo.regularizers`): ``gp_lambda * E[(||grad D(x_hat)||_2 - 1)^2]`` at random
+  interpolates ``x_hat = eps * real + (1 - eps) * fake`` (one ``eps`` per sample). The penalty is
+  per sample, so the critic has no BatchNorm (``d_norm: layer`` or ``none``).
 
 Networks follow the data: DCGAN-style conv nets for images (:mod:`ganzoo.nets.dcgan`), MLPs for
 2-D points (:mod:`ganzoo.nets.mlp`; by default WGAN-GP's toy setup: 2-d noise, 3 x 512 ReLU in
 both nets, no normalisation). Logged scalars: ``loss_d``, ``loss_g``, ``wasserstein``
-(``-loss_d``, the critic's estimate of W(real, fake)) and, for ``wgan_gp``, ``gradient_penalty``
-(unweighted) and ``loss_gp`` (weighted, the term added to the critic's loss).
+(``-loss_d``, the critic's estimate of W(real, fake)) and, for ``wgan_gp``, ``reg/gp`` (the
+weighted penalty added to the critic's loss).
 """
 
 from __future__ import annotations
@@ -24,14 +25,15 @@ from typing import Any, Iterator, Literal
 import torch
 from pydantic import Field, field_validator
 
-from ..adversarial import AdversarialVariant
+from ..adversarial import AdversarialVariant, RegularizedOptions
 from ..hookspecs import hookimpl
-from ..interfaces import Discriminator, StepContext, VariantOptions
+from ..interfaces import Discriminator, StepContext
+from ..regularizers import gradient_penalty
 from ..nets.dcgan import DCGANDiscriminator, DCGANGenerator
 from ..nets.mlp import MLPDiscriminator, MLPGenerator, init_normal
 
 
-class _CriticOptions(VariantOptions):
+class CriticOptions(RegularizedOptions):
     """Options shared by both Wasserstein variants (no ``betas``/``loss`` choice where fixed)."""
 
     z_dim: int | None = Field(None, gt=0, description="latent size; None: 100 for images, 2 for points")
@@ -52,7 +54,7 @@ class _CriticOptions(VariantOptions):
     g_batchnorm: bool = Field(False, description="BatchNorm in the MLP generator (points)")
 
 
-class WGANOptions(_CriticOptions):
+class WGANOptions(CriticOptions):
     lr_g: float = Field(5e-5, gt=0, description="RMSprop learning rate of G")
     lr_d: float = Field(5e-5, gt=0, description="RMSprop learning rate of the critic")
     clip: float = Field(0.01, gt=0, description="critic parameters are clipped to [-clip, clip]")
@@ -60,7 +62,7 @@ class WGANOptions(_CriticOptions):
         "batch", description="critic normalisation (images); the reference WGAN critic used BatchNorm")
 
 
-class WGANGPOptions(_CriticOptions):
+class WGANGPOptions(CriticOptions):
     lr_g: float = Field(1e-4, gt=0)
     lr_d: float = Field(1e-4, gt=0)
     betas: tuple[float, float] = Field((0.5, 0.9), description="Adam betas; (0.0, 0.9) is also common")
@@ -77,27 +79,9 @@ class WGANGPOptions(_CriticOptions):
         return v
 
 
-def gradient_penalty(critic: torch.nn.Module, real: torch.Tensor, fake: torch.Tensor,
-                     labels: torch.Tensor | None = None,
-                     generator: torch.Generator | None = None) -> torch.Tensor:
-    """``E[(||grad_x D(x_hat)||_2 - 1)^2]`` at ``x_hat = eps real + (1 - eps) fake``, per-sample ``eps``.
-
-    Computed in fp32 with autocast off: fp16 input gradients underflow, and the penalty is a
-    second-order term whose graph is kept (``create_graph``) for the critic's backward pass.
-    """
-    real = real.detach().float()
-    fake = fake.detach().float()
-    eps = torch.rand((real.shape[0],) + (1,) * (real.dim() - 1), device=real.device, generator=generator)
-    x_hat = (eps * real + (1.0 - eps) * fake).requires_grad_(True)
-    with torch.autocast(device_type=real.device.type, enabled=False):
-        scores = critic(x_hat, labels)
-        (grad,) = torch.autograd.grad(scores.float().sum(), x_hat, create_graph=True)
-        norms = grad.flatten(1).norm(2, dim=1)
-        return ((norms - 1.0) ** 2).mean()
-
-
-class _WassersteinBase(AdversarialVariant):
-    """Network choice by data kind and the Wasserstein logging shared by both variants."""
+class CriticVariant(AdversarialVariant):
+    """A Wasserstein critic and its generator: the network choice by data kind and the
+    Wasserstein logging that both ``wgan`` and ``wgan_gp`` share; a base for critic variants."""
 
     supports = ("images", "points")
     critic_norm: str
@@ -128,7 +112,7 @@ class _WassersteinBase(AdversarialVariant):
         return logs
 
 
-class WGAN(_WassersteinBase):
+class WGAN(CriticVariant):
     """WGAN with weight clipping: RMSprop, clip after every critic step."""
 
     Options = WGANOptions
@@ -146,27 +130,18 @@ class WGAN(_WassersteinBase):
             p.clamp_(-c, c)
 
 
-class WGANGP(_WassersteinBase):
+class WGANGP(CriticVariant):
     """WGAN-GP: Adam and a gradient penalty at random interpolates."""
 
     Options = WGANGPOptions
     options: WGANGPOptions
 
-    def __init__(self, options: WGANGPOptions, data) -> None:
-        super().__init__(options, data)
-        self._last_gp: torch.Tensor | None = None
-
-    def d_penalty(self, real: torch.Tensor, fake: torch.Tensor,
-                  labels: torch.Tensor | None) -> dict[str, torch.Tensor]:
-        gp = gradient_penalty(self.D, real, fake, labels)
-        self._last_gp = gp.detach()
-        return {"loss_gp": self.options.gp_lambda * gp}
-
-    def train_step(self, batches: Iterator[dict[str, torch.Tensor]], ctx: StepContext) -> dict[str, Any]:
-        logs = super().train_step(batches, ctx)
-        if self._last_gp is not None:
-            logs["gradient_penalty"] = self._last_gp
-        return logs
+    def regularizer_specs(self) -> list[dict[str, Any]]:
+        """``variant.regularizers`` plus ``gp`` weighted by ``gp_lambda`` (unless listed there)."""
+        specs = super().regularizer_specs()
+        if not any(spec["name"] == "gp" for spec in specs):
+            specs.append({"name": "gp", "weight": self.options.gp_lambda})
+        return specs
 
 
 @hookimpl

@@ -19,12 +19,14 @@ from PIL import Image
 
 class Server:
     """Serves ``files`` (path -> bytes) on 127.0.0.1; paths under /short/ announce more bytes
-    than they send and then close the connection (an interrupted download)."""
+    than they send and then close the connection (an interrupted download), and so does a path in
+    ``cut`` (path -> how many more requests to cut) until its count runs out."""
 
     def __init__(self) -> None:
         self.files: dict[str, bytes] = {}
         self.hits: list[str] = []
-        files, hits = self.files, self.hits
+        self.cut: dict[str, int] = {}
+        files, hits, cut = self.files, self.hits, self.cut
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def log_message(self, *args):  # keep test output clean
@@ -32,8 +34,11 @@ class Server:
 
             def do_GET(self):  # noqa: N802
                 hits.append(self.path)
-                if self.path.startswith("/short/"):
-                    body = files.get(self.path[len("/short"):], b"x" * 5000)
+                if self.path.startswith("/short/") or cut.get(self.path, 0) > 0:
+                    if cut.get(self.path, 0) > 0:
+                        cut[self.path] -= 1
+                    name = self.path[len("/short"):] if self.path.startswith("/short/") else self.path
+                    body = files.get(name, b"x" * 5000)
                     self.send_response(200)
                     self.send_header("Content-Length", str(len(body) + 10000))
                     self.end_headers()

@@ -66,8 +66,29 @@ def test_interrupted_download_leaves_nothing(server, tmp_path):
     server.files["/big.bin"] = os.urandom(50_000)
     dest = tmp_path / "big.bin"
     with pytest.raises(DownloadError, match="interrupted") as err:
-        download(f"{server.url}/short/big.bin", dest, progress=False)
+        download(f"{server.url}/short/big.bin", dest, progress=False, retries=1)
     assert str(dest) in str(err.value)
+    assert server.hits == ["/short/big.bin"] * 2  # tried again once, then given up
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_cut_transfer_is_tried_again(server, tmp_path):
+    body = os.urandom(40_000)
+    server.files["/flaky.bin"] = body
+    server.cut["/flaky.bin"] = 1  # the first request is cut off half way
+    dest = tmp_path / "flaky.bin"
+    assert download(f"{server.url}/flaky.bin", dest, md5=_md5(body), progress=False) == dest
+    assert dest.read_bytes() == body and server.hits == ["/flaky.bin"] * 2
+    assert list(tmp_path.iterdir()) == [dest]
+
+
+def test_client_errors_and_checksum_mismatches_are_not_retried(server, tmp_path):
+    server.files["/changed.bin"] = b"new content"
+    with pytest.raises(DownloadError, match="checksum mismatch"):
+        download(f"{server.url}/changed.bin", tmp_path / "c.bin", md5="0" * 32, progress=False)
+    with pytest.raises(DownloadError, match="HTTP 404"):
+        download(f"{server.url}/gone.bin", tmp_path / "g.bin", progress=False)
+    assert server.hits == ["/changed.bin", "/gone.bin"]
     assert list(tmp_path.iterdir()) == []
 
 

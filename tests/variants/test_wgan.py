@@ -27,7 +27,7 @@ def test_check_variant(name, data, nets, tmp_path):
     seen = check_variant({"name": name, **nets}, data, tmp_path, steps=2)
     assert {"loss_d", "loss_g"} <= set(seen["losses"])
     if name == "wgan_gp":
-        assert "loss_gp" in seen["losses"]
+        assert "reg/gp" in seen["losses"]  # WGAN-GP is WGAN plus the gp regularizer
 
 
 def _points_variant(cls, options_cls, **opts):
@@ -127,12 +127,21 @@ def test_penalty_is_fp32_under_autocast():
 
 
 def test_wgan_gp_step_logs_penalty_and_wasserstein():
-    torch.manual_seed(0)
-    variant = _points_variant(WGANGP, WGANGPOptions)
-    logs = variant.train_step(_batches(), StepContext(torch.device("cpu")))
-    assert float(logs["loss_gp"]) == pytest.approx(10.0 * float(logs["gradient_penalty"]))
-    assert float(logs["gradient_penalty"]) > 0
-    assert float(logs["wasserstein"]) == -float(logs["loss_d"])
+    logs = {}
+    for weight in (10.0, 20.0):  # the same seed: the same critic, batch and interpolates
+        torch.manual_seed(0)
+        variant = _points_variant(WGANGP, WGANGPOptions, gp_lambda=weight, d_steps=1)
+        logs[weight] = variant.train_step(_batches(), StepContext(torch.device("cpu")))
+    assert float(logs[10.0]["reg/gp"]) > 0
+    assert float(logs[20.0]["reg/gp"]) == pytest.approx(2 * float(logs[10.0]["reg/gp"]), rel=1e-6)
+    assert float(logs[10.0]["wasserstein"]) == -float(logs[10.0]["loss_d"])
+
+
+def test_wgan_gp_is_wgan_plus_the_gp_regularizer():
+    variant = _points_variant(WGANGP, WGANGPOptions, gp_lambda=5.0)
+    assert [(r.name, r.options.weight) for r in variant.regularizers.items] == [("gp", 5.0)]
+    listed = _points_variant(WGANGP, WGANGPOptions, regularizers=[{"name": "gp", "weight": 1.0}])
+    assert [(r.name, r.options.weight) for r in listed.regularizers.items] == [("gp", 1.0)]
 
 
 def test_wgan_gp_critic_has_no_batchnorm(tmp_path):

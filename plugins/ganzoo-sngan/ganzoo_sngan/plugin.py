@@ -24,7 +24,7 @@ from ganzoo.nets.mlp import init_normal
 from .nets import sn_discriminator
 
 #: ganzoo plugin-API versions this plugin was written for (checked when ganzoo loads it).
-GANZOO_API = ">=1.0,<2"
+GANZOO_API = ">=2.0,<3"
 
 
 class SNGANOptions(AdversarialOptions):
