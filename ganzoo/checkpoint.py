@@ -120,13 +120,17 @@ def list_checkpoints(run_dir: str | Path) -> list[Path]:
     return [p for _, p in sorted(found)]
 
 
-def latest_good_checkpoint(run_dir: str | Path) -> tuple[Path, dict[str, Any]] | None:
-    """The newest checkpoint that loads, skipping corrupt ones with a warning."""
+def latest_good_checkpoint(run_dir: str | Path,
+                           skipped: list[str] | None = None) -> tuple[Path, dict[str, Any]] | None:
+    """The newest checkpoint that loads, skipping corrupt ones with a warning (and their reasons
+    appended to ``skipped``, for an error that says why none could be used)."""
     for path in reversed(list_checkpoints(run_dir)):
         try:
             return path, load_checkpoint(path)
         except CheckpointError as exc:
             warnings.warn(f"skipping {exc}", stacklevel=2)
+            if skipped is not None:
+                skipped.append(str(exc))
     return None
 
 

@@ -72,6 +72,9 @@ class TrainSection(_Section):
                              description=f"DataLoader worker processes (at most {MAX_WORKERS})")
     channels_last: bool = Field(False, description="channels-last memory format (image data)")
     compile: bool = Field(False, description="torch.compile the networks (CUDA only)")
+    time_limit_s: float | None = Field(
+        None, gt=0, le=1e9, description="stop (with a checkpoint and the final grid) after the step "
+                                        "that passes this many seconds of training; resume continues")
 
 
 class LogSection(_Section):

@@ -343,6 +343,7 @@ _CONTRACTS: dict[str, tuple[tuple[str, str], tuple[str, str] | None]] = {
     "datasets": (("ganzoo.data.base", "DataSource"), ("ganzoo.data.base", "DataOptions")),
     "metrics": (("ganzoo.metrics.base", "Metric"), None),
     "regularizers": (("ganzoo.regularizers", "Regularizer"), ("ganzoo.regularizers", "RegularizerOptions")),
+    "loggers": (("ganzoo.loggers.base", "Logger"), ("ganzoo.loggers.base", "LoggerOptions")),
 }
 
 

@@ -132,7 +132,7 @@ class LoggerSet:
         self._call("flush")
 
     def close(self, status: str = "finished") -> None:
-        """End every logger with ``status`` (finished, interrupted or failed); once."""
+        """End every logger with ``status`` (finished, failed, interrupted, time_limit); once."""
         if self._closed:
             return
         self._closed = True

@@ -115,7 +115,7 @@ def apply_speed_options(cfg: RunConfig, variant: Variant, info: Any, device: tor
 class TrainResult:
     run_dir: Path
     step: int
-    status: str  # finished | interrupted
+    status: str  # finished | interrupted | time_limit
     checkpoint: Path | None
     grid: Path | None
     tb_dir: Path | None
@@ -195,10 +195,12 @@ class Trainer:
     def restore(self, run_dir: Path, resume: bool | str) -> int:
         """Continue from the latest checkpoint that loads and fits; returns its data position."""
         remove_partial_writes(run_dir)
-        found = latest_good_checkpoint(run_dir)
+        skipped: list[str] = []
+        found = latest_good_checkpoint(run_dir, skipped)
         if found is None and resume != "auto":
-            raise CheckpointError(f"{run_dir}: no loadable checkpoint to resume from; start a new "
-                                  f"run with 'ganzoo run'")
+            why = f" (the newest was refused: {skipped[0]})" if skipped else ""
+            raise CheckpointError(f"{run_dir}: no loadable checkpoint to resume from{why}; start a "
+                                  f"new run with 'ganzoo run'")
         if found is None:
             return 0
         path, self.state = found
@@ -368,6 +370,11 @@ class Trainer:
         if self.main:
             check_present(self.run_dir, self.identity, step)
 
+    def out_of_time(self) -> bool:
+        """Whether ``train.time_limit_s`` seconds of training have passed (all ranks agree)."""
+        limit = self.cfg.train.time_limit_s
+        return limit is not None and self.stop_agreed(time.perf_counter() - self.started[0] >= limit)
+
     def stop_agreed(self, requested: bool) -> bool:
         """Ctrl-C on any rank stops every rank at the same step."""
         if not self.dinfo.enabled:
@@ -379,7 +386,7 @@ class Trainer:
     # -- the loop --------------------------------------------------------------------------------
     def fit(self, run_dir: Path | None, resume: bool | str) -> TrainResult:
         cfg, variant = self.cfg, self.variant
-        if resume:  # hold the folder first: a run that is still training is not resumed twice
+        if resume and self.main:  # hold the folder first: a training run is not resumed twice
             self.stack.enter_context(RunLock(Path(run_dir)))
         consumed = self.restore(Path(run_dir), resume) if resume else 0
         self.open_data(consumed)
@@ -389,7 +396,7 @@ class Trainer:
         ctx, log_cfg, total = self.ctx, cfg.log, cfg.train.steps
         self.progress = Progress(cfg, self.start, enabled=cfg.log.progress and self.main)
         self.stack.callback(self.progress.close)
-        self.speed_mark = (time.perf_counter(), self.start)
+        self.speed_mark = self.started = (time.perf_counter(), self.start)
         status, step = "finished", self.start
         with StopFlag() as stop:
             variant.train()
@@ -417,9 +424,12 @@ class Trainer:
                     self.preview(step)
                 if step % cfg.checkpoint.every == 0:
                     self.checkpoint(step)
-                # Ctrl-C: stop after this step, with a checkpoint
+                # Ctrl-C or the time limit: stop after this step, with a checkpoint
                 if self.stop_agreed(stop.requested):
                     status = "interrupted"
+                    break
+                if self.out_of_time():
+                    status = "time_limit"
                     break
         return self.finish(step, status)
 
@@ -427,7 +437,7 @@ class Trainer:
         """The last checkpoint and grid, then the result (only once both are on disk)."""
         if self.saved_step != step:
             self.checkpoint(step)
-        grid = self.preview(step, final=status == "finished")
+        grid = self.preview(step, final=status != "interrupted")
         self.check_run_dir(step)
         if self.main:
             self.status = status

@@ -101,6 +101,7 @@ def make_shared(root: Path) -> Shared:
 class Invocation:
     argv: list[str]
     env: dict[str, str] = field(default_factory=dict)  # PYTHONPATH is relative to the case folder
+    fsize_blocks: int | None = None  # `ulimit -f`: largest file it may write, in 512-byte blocks
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,7 @@ class Case:
     warns: tuple[str, ...] = ()  # what those warning lines must mention
     creates: bool = False  # may leave new files (the failure comes after a new run folder is made)
     payload: bool = False  # plants a pickle/YAML payload that would create ./MARKER if it ran
+    stdout: tuple[str, ...] = ()  # what stdout must hold (work finished before the error)
 
 
 def ganzoo(*argv: str) -> Invocation:
@@ -244,6 +246,68 @@ def _case_evil_weights(command: str) -> Callable[[Path, Shared], Invocation]:
     return setup
 
 
+def _alias_bomb() -> str:
+    """Nine levels of ten aliases: under 1 KB, 10^9 values once expanded (billion laughs)."""
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 10)]
+    return "\n".join(lines) + "\n"
+
+
+def _case_fifo(d: Path, s: Shared) -> Invocation:
+    os.mkfifo(d / "cfg.yaml")  # opening it would block until a writer came
+    return ganzoo("run", "cfg.yaml")
+
+
+def _case_npz(**arrays) -> Callable[[Path, Shared], Invocation]:
+    def setup(d: Path, s: Shared) -> Invocation:
+        import numpy as np
+
+        np.savez(d / "data.npz", **{k: v() for k, v in arrays.items()})
+        data = {"name": "npz", "root": "data.npz", **({"labels_key": "y"} if "y" in arrays else {}),
+                **({"range": [0, 1]} if arrays["x"]().dtype.kind == "f" else {})}
+        return ganzoo("run", config(d, variant={"name": "dcgan", "ngf": 4, "ndf": 4, "z_dim": 4},
+                                    data=data))
+    return setup
+
+
+def _images(n: int, dtype: str = "uint8", nan_at: int | None = None):
+    import numpy as np
+
+    x = np.random.default_rng(0).integers(0, 256, (n, 16, 16, 3)).astype(dtype)
+    if nan_at is not None:
+        x = x / 255.0
+        x[nan_at, 0, 0, 0] = np.nan
+    return x
+
+
+def _case_eval_disk_full(d: Path, s: Shared) -> Invocation:
+    """Earlier scores fill eval.jsonl to 4600 bytes; files may grow to 9 x 512 bytes (`ulimit -f 9`),
+    too little for them plus the new ones."""
+    run = copy_run(d, s)
+    (d / run / "eval.jsonl").write_text(("#" * 4599) + "\n")
+    return Invocation(["eval", run, "--metrics", "modes", "-n", "64"], fsize_blocks=9)
+
+
+def _case_translate_bad_image(d: Path, s: Shared) -> Invocation:
+    import torch
+
+    from ganzoo.nets.cyclegan import ResnetGenerator
+
+    torch.save(ResnetGenerator(3, 3, ngf=4, n_blocks=1).state_dict(), d / "G_A.pth")
+    (d / "photo.png").write_bytes(b"not a png")
+    return ganzoo("translate", "--weights", "G_A.pth", "photo.png", "-o", "out.png")
+
+
+def _case_fid_not_psd(d: Path, s: Shared) -> Invocation:
+    import numpy as np
+
+    sigma = np.eye(64)
+    sigma[0, 0] = -1.0
+    np.savez(d / "fake.npz", mu=np.zeros(64), sigma=sigma)
+    np.savez(d / "real.npz", mu=np.zeros(64), sigma=np.eye(64))
+    return ganzoo("fid", "fake.npz", "real.npz", "--dims", "64")
+
+
 PLUGIN_VARIANT = """
     from ganzoo import hookimpl
     from ganzoo.variants.vanilla import VanillaGAN
@@ -251,6 +315,38 @@ PLUGIN_VARIANT = """
     @hookimpl
     def register_variants(register):
         register({name!r}, VanillaGAN)
+"""
+
+PLUGIN_WRONG_OPTIONS = """
+    from pydantic import BaseModel
+    from ganzoo import hookimpl
+    from ganzoo.variants.vanilla import VanillaGAN
+
+    class Plain(BaseModel):
+        name: str = "plugged_gan"
+
+    class PluggedGAN(VanillaGAN):
+        Options = Plain
+
+    @hookimpl
+    def register_variants(register):
+        register("plugged_gan", PluggedGAN)
+"""
+
+PLUGIN_BAD_DEFAULT = """
+    from pydantic import Field
+    from ganzoo import hookimpl
+    from ganzoo.variants.vanilla import VanillaGAN, VanillaOptions
+
+    class PluggedOptions(VanillaOptions):
+        width: int = Field("wide", gt=0)
+
+    class PluggedGAN(VanillaGAN):
+        Options = PluggedOptions
+
+    @hookimpl
+    def register_variants(register):
+        register("plugged_gan", PluggedGAN)
 """
 
 C = Case
@@ -270,6 +366,25 @@ CASES: list[Case] = [
       ("cfg.yaml:1", "python/object/apply:os.system"), payload=True),
     C("yaml_not_mapping", "top level is a list, not sections",
       lambda d, s: ganzoo("config", "check", config(d, text="- variant\n- data\n")), ("cfg.yaml:1", "mapping")),
+    C("config_fifo", "a named pipe (FIFO) given as the config (reading it would hang)",
+      _case_fifo, ("cfg.yaml", "named pipe", "not a file")),
+    C("config_too_large", "a 2 MB file given as the config",
+      lambda d, s: ganzoo("run", config(d, text="#" * (2 << 20))), ("cfg.yaml", "2097152 bytes", "at most")),
+    C("yaml_alias_bomb", "900 bytes of nested aliases, 10^9 values expanded (billion laughs)",
+      lambda d, s: ganzoo("run", config(d, text=_alias_bomb())), ("cfg.yaml:", "aliases", "write the values out")),
+    C("yaml_recursive_alias", "an alias inside the node it names (`&a [*a]`)",
+      lambda d, s: ganzoo("run", config(d, text="run: &r {name: r, again: *r}\n")), ("cfg.yaml:1", "recursive alias")),
+    C("yaml_too_deep", "a list nested 5000 deep",
+      lambda d, s: ganzoo("run", config(d, text="x: " + "[" * 5000 + "]" * 5000 + "\n")),
+      ("cfg.yaml:1", "nested more than 64 levels")),
+    C("yaml_duplicate_key", "a key given twice in one section (`steps:` on lines 3 and 4)",
+      lambda d, s: ganzoo("run", config(d, text="train:\n  batch_size: 8\n  steps: 2\n  steps: 3\n")),
+      ("cfg.yaml:4", "duplicate key 'steps'", "line 3")),
+    C("yaml_huge_number", "a number with 5000 digits",
+      lambda d, s: ganzoo("run", config(d, text="seed: " + "9" * 5000 + "\n")), ("cfg.yaml:1", "5000 digits")),
+    C("override_recursive_alias", "an override whose YAML value refers to itself",
+      lambda d, s: ganzoo("run", config(d), "variant.g_hidden=&a [*a]"),
+      ("variant.g_hidden=&a [*a]", "recursive alias")),
     # keys
     C("unknown_section", "misspelled section (`trian:`)",
       lambda d, s: ganzoo("config", "check", config(
@@ -304,6 +419,19 @@ CASES: list[Case] = [
       lambda d, s: ganzoo("config", "check", config(d, device="gpu")), ("cfg.yaml:", "device", "'gpu'")),
     C("bad_run_name", "run name with a slash (`run.name: a/b`)",
       lambda d, s: ganzoo("config", "check", config(d, run__name="a/b")), ("cfg.yaml:", "run.name", "'a/b'")),
+    C("run_name_dot", "run name `.` (the out_dir itself)",
+      lambda d, s: ganzoo("run", config(d), "run.name=."), ("run.name", "'.'")),
+    C("run_name_is_file", "run name that is an existing file (`run.name=cfg.yaml`, `run.out_dir=.`)",
+      lambda d, s: ganzoo("run", config(d), "run.name=cfg.yaml", "run.out_dir=."),
+      ("run.name", "cfg.yaml is a file", "run.out_dir")),
+    C("steps_bool", "`train.steps=true` (would have run 1 step)",
+      lambda d, s: ganzoo("run", config(d), "train.steps=true"), ("train.steps", "True")),
+    C("seed_too_large", "seed beyond 64 bits (`seed=99999999999999999999999`)",
+      lambda d, s: ganzoo("run", config(d), "seed=99999999999999999999999"), ("seed", "too large")),
+    C("nan_option", "NaN in a plugin option (`variant.init_std=.nan`)",
+      lambda d, s: ganzoo("run", config(d), "variant.init_std=.nan"), ("variant.init_std", "not a finite number")),
+    C("too_many_workers", "`train.num_workers=1000000`",
+      lambda d, s: ganzoo("run", config(d), "train.num_workers=1000000"), ("train.num_workers", "64")),
     # names looked up in the registry
     C("unknown_variant", "unknown variant (`vanila`)",
       lambda d, s: ganzoo("config", "check", config(d, variant__name="vanila")),
@@ -351,9 +479,14 @@ CASES: list[Case] = [
       _case_images({}, name="mnist", root="empty"), ("empty", "train-images-idx3-ubyte.gz", "ganzoo data download")),
     C("npz_not_npz", "`data.root` of `npz` is not an .npz file",
       lambda d, s: ganzoo("run", config(d, data={"name": "npz", "root": "cfg.yaml"})), ("cfg.yaml", ".npz")),
+    C("npz_huge_label", "an .npz label of 10^9 (a billion classes)",
+      _case_npz(x=lambda: _images(4), y=lambda: __import__("numpy").array([0, 1, 10**9, 2])),
+      ("data.npz", "1000000000", "renumber")),
+    C("npz_nan_pixels", "NaN pixels in an .npz of floats",
+      _case_npz(x=lambda: _images(4, nan_at=2)), ("data.npz", "NaN", "image 2")),
     # run folders and checkpoints
     C("run_dir_unwritable", "run folder cannot be created (`run.out_dir` under a file)",
-      lambda d, s: ganzoo("run", config(d), "run.out_dir=cfg.yaml/runs"), ("cfg.yaml/runs/r", "run.out_dir")),
+      lambda d, s: ganzoo("run", config(d), "run.out_dir=cfg.yaml/runs"), ("cfg.yaml/runs", "cfg.yaml is a file", "run.out_dir")),
     C("nan_loss", "loss becomes NaN (learning rate 1e30; an earlier run sits in runs/r)",
       _case_nan, ("nan", "step 1", "variant.lr_d"), creates=True),
     C("sample_not_a_run", "`sample` of a folder that does not exist",
@@ -371,6 +504,27 @@ CASES: list[Case] = [
       _case_plain_weights, ("w.pt", "not a ganzoo checkpoint", "--weights")),
     C("sample_output_unwritable", "`sample -o` into a path under a file",
       _case_unwritable_sample, ("cfg.yaml/grid.png",)),
+    C("sample_too_many", "`sample -n 200000000`",
+      lambda d, s: ganzoo("sample", copy_run(d, s), "-n", "200000000"), ("-n", "200000000", "100000")),
+    C("sample_bad_device", "`sample --device gpu`",
+      lambda d, s: ganzoo("sample", copy_run(d, s), "--device", "gpu"), ("--device", "'gpu'", "cuda")),
+    C("sample_npz_unwritable", "`sample --npz` under a file (checked before the PNG is written)",
+      lambda d, s: ganzoo("sample", copy_run(d, s), "-o", "grid.png", "--npz", config(d) + "/s.npz"),
+      ("--npz", "cfg.yaml is a file")),
+    C("eval_no_metrics", "`eval --metrics ','` (names no metric)",
+      lambda d, s: ganzoo("eval", copy_run(d, s), "--metrics", ","), ("--metrics", "names no metric")),
+    C("eval_disk_full", "the disk fills while `eval` saves its scores (`ulimit -f`); they are printed first",
+      _case_eval_disk_full, ("run/eval.jsonl", "File too large"), stdout=("modes",)),
+    C("translate_size_too_large", "`translate --size 40000`",
+      lambda d, s: ganzoo("translate", copy_run(d, s), "in.png", "-o", "out.png", "--size", "40000"),
+      ("--size", "40000", "4096")),
+    C("translate_output_unwritable", "`translate -o` into a path under a file",
+      lambda d, s: png(d / "in.png") or ganzoo("translate", copy_run(d, s), "in.png", "-o",
+                                               config(d) + "/out.png"), ("cfg.yaml is a file",)),
+    C("translate_bad_image", "`translate` of a file that is not an image (no advice about data.skip_bad)",
+      _case_translate_bad_image, ("photo.png", "leave it out of INPUT")),
+    C("fid_stats_not_psd", "FID statistics whose covariance is not positive semi-definite",
+      _case_fid_not_psd, ("fake.npz", "not positive semi-definite")),
     C("resume_not_a_run", "`resume` of a folder without config.yaml",
       lambda d, s: (d / "empty").mkdir() or ganzoo("resume", "empty"), ("empty", "config.yaml")),
     C("resume_finished", "`resume` of a finished run without more steps",
@@ -404,10 +558,34 @@ CASES: list[Case] = [
       lambda d, s: Invocation(["config", "check", config(d, variant__name="plugged_gan")],
                               _plugin(d, "gz_broken", "raise RuntimeError('boom at import')")),
       ("variant.name", "'plugged_gan'"), warnings=1, warns=("gz_broken", "boom at import")),
-    C("plugin_duplicate", "a plugin registers a name ganzoo already has (`vanilla`)",
-      lambda d, s: Invocation(["config", "check", config(d)],
-                              _plugin(d, "gz_dup", PLUGIN_VARIANT.format(name="vanilla"))),
-      ("'vanilla'", "registered twice", "GANZOO_DISABLE_PLUGINS=gz_dup")),
+    C("plugin_duplicate", "a plugin registers a name ganzoo already has (`vanilla`), with "
+      "`GANZOO_STRICT_PLUGINS=1` (else that plugin alone is skipped)",
+      lambda d, s: Invocation(["config", "check", config(d)], {
+          **_plugin(d, "gz_dup", PLUGIN_VARIANT.format(name="vanilla")), "GANZOO_STRICT_PLUGINS": "1"}),
+      ("'vanilla'", "registered twice", "GANZOO_DISABLE_PLUGINS=gz_dup", "GANZOO_STRICT_PLUGINS is set")),
+    C("plugin_sys_exit", "a plugin calls `sys.exit(3)` on import, and the config names what it would add",
+      lambda d, s: Invocation(["config", "check", config(d, variant__name="plugged_gan")],
+                              _plugin(d, "gz_exit", "import sys\nsys.exit(3)\n")),
+      ("variant.name", "'plugged_gan'"), warnings=1, warns=("gz_exit", "sys.exit(3)")),
+    C("plugin_wrong_options", "a plugin variant whose Options is not a VariantOptions",
+      lambda d, s: Invocation(["config", "check", config(d, variant__name="plugged_gan")],
+                              _plugin(d, "gz_opts", PLUGIN_WRONG_OPTIONS)),
+      ("variant.name", "'plugged_gan'"), warnings=1, warns=("gz_opts", "not a subclass", "VariantOptions")),
+    C("plugin_bad_default", "a plugin variant whose Options default is of the wrong type",
+      lambda d, s: Invocation(["config", "check", config(d, variant__name="plugged_gan")],
+                              _plugin(d, "gz_default", PLUGIN_BAD_DEFAULT)),
+      ("variant.name", "'plugged_gan'"), warnings=1, warns=("gz_default", "Options.width", "'wide'")),
+    C("plugin_no_hooks", "a plugin module without `@hookimpl`, with `GANZOO_STRICT_PLUGINS=1`",
+      lambda d, s: Invocation(["config", "check", config(d)], {
+          **_plugin(d, "gz_nohooks", PLUGIN_VARIANT.replace("    @hookimpl\n", "").format(name="plugged_gan")),
+          "GANZOO_STRICT_PLUGINS": "1"}),
+      ("gz_nohooks", "implements no ganzoo hook", "@ganzoo.hookimpl")),
+    C("plugin_api_1", "a plugin written for plugin API 1 (`GANZOO_API = \">=1.0,<2\"`)",
+      lambda d, s: Invocation(["config", "check", config(d, variant__name="plugged_gan")],
+                              _plugin(d, "gz_old", '    GANZOO_API = ">=1.0,<2"\n'
+                                      + PLUGIN_VARIANT.format(name="plugged_gan"))),
+      ("variant.name", "'plugged_gan'"), warnings=1,
+      warns=("gz_old", "needs ganzoo plugin API >=1.0,<2", "What changed in API 2", "regularizers")),
     C("plugin_strict", "a plugin with a misspelled hook, with `GANZOO_STRICT_PLUGINS=1`",
       lambda d, s: Invocation(["config", "check", config(d)], {
           **_plugin(d, "gz_typo", PLUGIN_VARIANT.replace("register_variants(", "register_variant(")
@@ -439,7 +617,9 @@ class Outcome:
         """The command as a user would type it (env settings first)."""
         env = " ".join(f"{k}={v}" for k, v in self.invocation.env.items())
         cmd = " ".join(["ganzoo", *map(shlex.quote, self.invocation.argv)])
-        return f"{env} {cmd}" if env else cmd
+        cmd = f"{env} {cmd}" if env else cmd
+        blocks = self.invocation.fsize_blocks
+        return f"ulimit -f {blocks} && {cmd}" if blocks else cmd
 
     def shown(self) -> str:
         """stderr as documented: case folder as <tmp>, registered-name lists as placeholders."""
@@ -501,6 +681,10 @@ for line in sys.stdin:
                                     (2, req["err"], os.O_WRONLY | os.O_CREAT)):
                 os.dup2(os.open(name, flags, 0o600), fd)
             os.environ.update(req["env"])
+            if req.get("fsize"):  # `ulimit -f`: writes past it fail with EFBIG (no SIGXFSZ kill)
+                import resource
+                signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+                resource.setrlimit(resource.RLIMIT_FSIZE, (req["fsize"], req["fsize"]))
             if "PYTHONPATH" in req["env"]:
                 sys.path[1:1] = req["env"]["PYTHONPATH"].split(os.pathsep)
                 importlib.invalidate_caches()
@@ -537,10 +721,10 @@ class ForkServer:
                                      stdout=subprocess.PIPE, text=True, env=env)
 
     def run(self, argv: list[str], cwd: Path, extra_env: dict[str, str], io_dir: Path,
-            timeout: int) -> tuple[int, str, str]:
+            timeout: int, fsize: int | None = None) -> tuple[int, str, str]:
         out, err = io_dir / "stdout.txt", io_dir / "stderr.txt"
         request = {"argv": argv, "cwd": str(cwd), "env": extra_env, "out": str(out), "err": str(err),
-                   "timeout": timeout}
+                   "timeout": timeout, "fsize": fsize}
         self.proc.stdin.write(json.dumps(request) + "\n")
         self.proc.stdin.flush()
         reply = self.proc.stdout.readline()
@@ -551,6 +735,17 @@ class ForkServer:
     def close(self) -> None:
         self.proc.stdin.close()
         self.proc.wait(timeout=60)
+
+
+def _file_size_limit(limit: int) -> Callable[[], None]:
+    """``ulimit -f`` for a subprocess (EFBIG instead of SIGXFSZ past it)."""
+    def apply() -> None:
+        import resource
+        import signal
+
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return apply
 
 
 def run_case(case: Case, root: Path, shared: Shared, *, debug: bool = False,
@@ -564,13 +759,15 @@ def run_case(case: Case, root: Path, shared: Shared, *, debug: bool = False,
     argv = ["--debug", *inv.argv] if debug else inv.argv
     base = case_env(root)
     extra = _extra_env(folder, inv.env, base)
+    fsize = inv.fsize_blocks * 512 if inv.fsize_blocks else None
     if server is not None and not debug:
         io_dir = root / "io" / case.id
         io_dir.mkdir(parents=True)
-        rc, out, err = server.run(argv, folder, extra, io_dir, timeout=400)
+        rc, out, err = server.run(argv, folder, extra, io_dir, timeout=400, fsize=fsize)
     else:
         proc = subprocess.run([sys.executable, "-m", "ganzoo", *argv], cwd=folder, capture_output=True,
-                              text=True, env={**base, **extra}, timeout=400)
+                              text=True, env={**base, **extra}, timeout=400,
+                              preexec_fn=_file_size_limit(fsize) if fsize else None)
         rc, out, err = proc.returncode, proc.stdout, proc.stderr
     return Outcome(case, folder, inv, rc, out, err, before, snapshot(folder))
 
@@ -681,6 +878,8 @@ def test_bad_input(case: Case, outcomes: dict[str, Outcome]) -> None:
         assert set(o.after) == set(o.before), f"new files: {sorted(set(o.after) - set(o.before))}"
     if case.payload:
         assert not (o.folder / "MARKER").exists(), "the payload ran"
+    for needle in case.stdout:
+        assert needle in o.stdout, f"{needle!r} not printed before the error: {o.stdout!r}"
     assert documented_lines().get(case.id) == o.shown().splitlines(), (
         f"docs/errors.md is out of date for {case.id}; run: python tools/gen_error_table.py")
 

@@ -84,9 +84,10 @@ def test_example_plugin_registers_every_hook(tmp_path, monkeypatch, ganzoo_plugi
         info = ganzoo_plugin(module, "my_zoo")
         assert info.hooks == sorted(hookspecs.HOOK_KINDS)
         assert {k: sorted(v) for k, v in info.registered.items()} == {
-            "variants": ["example_circle_gan", "example_r1"], "losses": ["example_softhinge"],
+            "variants": ["example_circle_gan", "example_mlp"], "losses": ["example_softhinge"],
             "datasets": ["example_circle"], "metrics": ["example_radius_error"],
-            "feature_extractors": ["example_polar"]}
+            "feature_extractors": ["example_polar"], "loggers": ["example_csv"],
+            "regularizers": ["example_r1"]}
     finally:
         for name in [m for m in sys.modules if m == "my_zoo" or m.startswith("my_zoo.")]:
             del sys.modules[name]

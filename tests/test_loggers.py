@@ -217,6 +217,14 @@ def test_sent_steps_survive_a_restart_and_skip_what_was_sent(tmp_path):
     assert SentSteps(fresh, fresh.state("t")).is_new("train", 1)
 
 
+def test_a_missing_tracker_package_says_which_extra_installs_it():
+    from ganzoo.loggers import import_optional
+
+    with pytest.raises(LoggerError, match=r"^the 'mlflow' logger needs the ganzoo_no_such_module package "
+                                          r"\(.*\); install it with pip install 'ganzoo\[mlflow\]'$"):
+        import_optional("ganzoo_no_such_module", "mlflow")
+
+
 def test_open_loggers_on_other_ranks_logs_nothing(tmp_path):
     nothing = open_loggers(None, None, start_step=0, resuming=False)
     nothing.scalars(1, {"x": 1.0})
@@ -242,3 +250,30 @@ def test_record_bench_run_tags_the_trackers_only(tmp_path, recorder):
     assert recorder.seen[2] == ("summary", 4, {"bench/modes": 7.0})
     assert recorder.seen[-1] == ("close", "finished")
     assert (result.run_dir / "log.jsonl").read_text() == before  # the run folder's files untouched
+
+
+def test_the_guides_example_logger_trains_and_rewinds_on_resume(tmp_path, monkeypatch, ganzoo_plugin):
+    """docs/plugins.md's CsvLogger, run as written (its my_zoo/plugin.py blocks, joined)."""
+    import csv
+    import importlib
+    import re
+
+    from ganzoo.checkpoint import list_checkpoints
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "plugins.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"<!-- docs-test: my_zoo/plugin.py -->\s*\n```python\n(.*?)\n```", doc, re.S)
+    (tmp_path / "my_zoo").mkdir()
+    (tmp_path / "my_zoo" / "__init__.py").write_text("")
+    (tmp_path / "my_zoo" / "plugin.py").write_text("\n\n\n".join(blocks) + "\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        ganzoo_plugin(importlib.import_module("my_zoo.plugin"), "my_zoo")
+        cfg = config_from_dict(config(tmp_path, loggers=[{"name": "example_csv", "file": "s.csv"}]))
+        run_dir = train(cfg).run_dir
+        list_checkpoints(run_dir)[-1].unlink()  # back to step 2
+        train(cfg, run_dir=run_dir, resume=True)
+        rows = list(csv.reader((run_dir / "s.csv").open(newline="")))
+        assert [int(r[0]) for r in rows if r[2] == "loss_d"] == [1, 2, 3, 4]
+    finally:
+        for name in [m for m in sys.modules if m == "my_zoo" or m.startswith("my_zoo.")]:
+            del sys.modules[name]

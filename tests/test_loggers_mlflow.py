@@ -53,6 +53,7 @@ def config(tmp_path: Path, uri: str, experiment: str, steps: int = 6, **logger) 
                   "loggers": ["jsonl", {"name": "mlflow", "tracking_uri": uri, "experiment": experiment,
                                         **logger}]}
     cfg["checkpoint"] = {"every": 3, "keep": 5}
+    cfg["eval"] = {"every": 3, "metrics": ["modes"], "n": 100}
     return cfg
 
 
@@ -90,6 +91,12 @@ def test_a_resumed_run_continues_one_mlflow_run_with_each_step_once(tmp_path, st
     # the resolved config as parameters; a value changed on resume is a tag
     assert run.data.params["train.steps"] == "6" and run.data.tags["resume.train.steps"] == "9"
     assert run.data.params["variant.name"] == "vanilla"
+    # evaluations: the value as a metric, the records with their protocol as a file per step
+    assert [m.step for m in client.get_metric_history(run.info.run_id, "eval/modes")] == [3, 6, 9]
+    scores = [a.path for a in client.list_artifacts(run.info.run_id, "scores")]
+    assert scores == ["scores/step_00000003.json", "scores/step_00000006.json", "scores/step_00000009.json"]
+    record = json.loads(Path(client.download_artifacts(run.info.run_id, scores[-1], str(tmp_path))).read_text())[0]
+    assert record["metric"] == "modes" and record["protocol"]["n_fake"] == 100
     pictures = [a.path for a in client.list_artifacts(run.info.run_id, "samples")]
     assert pictures == ["samples/step_00000003.png", "samples/step_00000006.png", "samples/step_00000009.png"]
     # the JSONL log rewound to the checkpoint instead, as before

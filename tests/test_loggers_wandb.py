@@ -84,10 +84,11 @@ def test_a_resumed_run_continues_one_wandb_run_with_each_step_once(tmp_path):
     files = offline_runs(run_dir)
     assert len(files) == 2
     run_id = json.loads((run_dir / "trackers.json").read_text())["wandb"]["id"]
-    assert {summary(f)["run_id"] for f in files} == {run_id}  # one W&B run, two processes
+    summaries = [summary(f) for f in files]
+    assert {s["run_id"] for s in summaries} == {run_id}  # one W&B run, two processes
     steps = [[int(h["step"]["num"]) for h in history(f) if "loss_d" in h["item"]] for f in files]
     assert steps == [[1, 2, 3, 4, 5, 6], [7, 8, 9]]  # continuous, nothing sent twice
-    last = summary(files[-1])
+    last = summaries[-1]
     assert last["state"] == "finished" and last["summary"]["ganzoo/status"] == "finished"
     assert last["project"] == "gz" and last["config"]["train"]["steps"] == 9
     assert last["summary"]["samples"]["_type"] == "image-file"

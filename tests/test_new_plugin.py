@@ -100,6 +100,56 @@ def test_scaffolded_module_registers_and_trains_in_process(tmp_path, ganzoo_plug
             del sys.modules[name]
 
 
+def _expose_as_installed(pkg: Path, site_dir: Path) -> None:
+    """What ``pip install -e pkg`` exposes to importlib.metadata: a dist-info with the package's
+    entry points (read from its pyproject.toml) in a folder on the path."""
+    import tomllib
+
+    project = tomllib.loads((pkg / "pyproject.toml").read_text())["project"]
+    info = site_dir / f"{project['name'].replace('-', '_')}-{project['version']}.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {project['name']}\n"
+                                   f"Version: {project['version']}\n")
+    eps = project["entry-points"]["ganzoo"]
+    (info / "entry_points.txt").write_text("[ganzoo]\n" + "".join(f"{k} = {v}\n" for k, v in eps.items()))
+
+
+KINDS = ["variant", "loss", "dataset", "metric", "regularizer"]
+
+
+def test_every_kind_scaffolds_a_package_that_passes_its_own_tests(tmp_path, capsys):
+    """One pytest run over the five scaffolds (each a kind), exposed as installed."""
+    site_dir = tmp_path / "site"
+    packages = []
+    for kind in KINDS:
+        name = f"demo_{kind}"
+        assert main(["new-plugin", name, "--kind", kind, "--dir", str(tmp_path)]) == 0
+        assert f"{kind} '{name}'" in capsys.readouterr().out
+        pkg = tmp_path / f"ganzoo-demo-{kind}"
+        pyproject = (pkg / "pyproject.toml").read_text()
+        assert f'include = ["ganzoo_demo_{kind}*"]' in pyproject and 'test = ["pytest' in pyproject
+        _expose_as_installed(pkg, site_dir)
+        packages.append(pkg)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GANZOO_", "PYTHONPATH"))}
+    env["PYTHONPATH"] = os.pathsep.join([str(site_dir), *map(str, packages)])
+    out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                          *[str(p / "tests") for p in packages]], capture_output=True, text=True,
+                         env=env, timeout=600, cwd=tmp_path)
+    assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
+    assert "15 passed" in out.stdout, out.stdout[-2000:]
+    configs = [str(next((pkg / "configs").glob("*.yaml"))) for pkg in packages]
+    code = "import sys\nfrom ganzoo import load_config\nfor c in sys.argv[1:]:\n    load_config(c)\n"
+    check = subprocess.run([sys.executable, "-c", code, *configs], capture_output=True, text=True,
+                           env=env, timeout=300)  # each config uses what its plugin adds
+    assert check.returncode == 0, check.stderr[-3000:]
+
+
+def test_kind_name_taken_in_its_own_registry(tmp_path, capsys):
+    assert main(["new-plugin", "hinge", "--kind", "loss", "--dir", str(tmp_path)]) == 2
+    assert "loss 'hinge' is already registered by plugin 'losses'" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
+
+
 @pytest.mark.parametrize("bad", ["My_gan", "1gan", "my-gan", "my__gan", "gan_", "_gan", "a" * 41, ""])
 def test_bad_name_is_a_one_line_error(bad, tmp_path, capsys):
     assert main(["new-plugin", bad, "--dir", str(tmp_path)]) == 2

@@ -267,11 +267,14 @@ def test_help_imports_no_torch_and_no_plugin():
 
 
 def test_plugin_needing_another_api_version_is_skipped_with_the_version(site):
-    make_distribution(site, "ganzoo-future", "ganzoo_test_future", 'GANZOO_API = ">=2.0"\n' + GOOD)
-    make_distribution(site, "ganzoo-current", "ganzoo_test_current", 'GANZOO_API = ">=1.0,<2"\n'
+    from ganzoo import API_VERSION
+
+    major = int(API_VERSION.split(".")[0])
+    make_distribution(site, "ganzoo-future", "ganzoo_test_future", f'GANZOO_API = ">={major + 1}.0"\n' + GOOD)
+    make_distribution(site, "ganzoo-current", "ganzoo_test_current", f'GANZOO_API = ">={API_VERSION},<{major + 1}"\n'
                       + GOOD.replace('"tiny_gan"', '"tiny_gan_current"'))
-    with pytest.warns(PluginWarning, match=r"'ganzoo_test_future' .*is incompatible and was skipped: needs "
-                                           r"ganzoo plugin API >=2.0.*provides API 1.0"):
+    with pytest.warns(PluginWarning, match=rf"'ganzoo_test_future' .*is incompatible and was skipped: needs "
+                                           rf"ganzoo plugin API >={major + 1}.0.*provides API {API_VERSION}"):
         reg = get_registry()
     assert reg.plugins["ganzoo_test_future"].status == "incompatible"
     assert "tiny_gan" not in reg.names("variants")

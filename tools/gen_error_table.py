@@ -30,7 +30,11 @@ skipped) come first, one line each, starting `ganzoo: warning: `.
 
 Security: checkpoints and weights files are read with `torch.load(weights_only=True)`, so a
 pickle that would run code is refused (rows {pickle_rows}); configs are read with
-`yaml.safe_load`, so YAML tags that build Python objects are refused too.
+`yaml.safe_load`, so YAML tags that build Python objects are refused too, and within limits (only
+regular files of at most 1 MiB, nesting at most 64 deep, at most 100000 values once aliases are
+expanded, no recursive aliases, no key given twice), so a small file cannot exhaust memory, the
+stack or time (rows {yaml_rows}). Sizes that only fail when memory runs out (a sample count, an
+image size) are refused by range or become one line naming the option.
 
 Each row is a test (`tests/test_bad_inputs.py`, which runs the real CLI in a subprocess in an
 empty folder and checks all of the above, and that the message below is still what ganzoo
@@ -51,7 +55,10 @@ def load_cases():
 
 def render(module, outcomes) -> str:
     pickle_rows = [str(n) for n, c in enumerate(module.CASES, 1) if c.id.startswith("pickle_")]
-    return INTRO.format(pickle_rows=", ".join(pickle_rows)) + module.render_rows(outcomes)
+    yaml_rows = [str(n) for n, c in enumerate(module.CASES, 1)
+                 if c.id.startswith(("yaml_", "config_fifo", "config_too_large", "override_recursive"))]
+    return (INTRO.format(pickle_rows=", ".join(pickle_rows), yaml_rows=", ".join(yaml_rows))
+            + module.render_rows(outcomes))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -209,7 +209,20 @@ def run_one(spec: RunSpec, settings: BenchSettings, say: Callable[[str], None], 
     except GanzooError as exc:
         raise RunFailed(f"{spec.config} seed {spec.seed}: evaluation failed in {spec.run_dir}: {exc}") from None
     atomic_write_text(spec.run_dir / "bench.json", json.dumps(result, indent=2) + "\n")
+    record_in_trackers(spec, settings, result)
     return result
+
+
+def record_in_trackers(spec: RunSpec, settings: BenchSettings, result: dict[str, Any]) -> None:
+    """The scores, tagged with the benchmark's name and the seed, in the run's experiment
+    trackers (MLflow, W&B: the same tracker run the training logged to)."""
+    from ..runlog import record_bench_run
+
+    try:
+        record_bench_run(spec.cfg, Path(settings.out).name, spec.seed, result["variant"],
+                         result["metrics"], spec.run_dir, step=spec.steps, config=spec.name)
+    except GanzooError as exc:  # only a logger with required: true raises
+        raise RunFailed(f"{spec.config} seed {spec.seed}: recording in the trackers failed: {exc}") from None
 
 
 @dataclass

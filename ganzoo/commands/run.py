@@ -30,10 +30,12 @@ def report(result) -> int:
         lines.append(f"samples:      {result.grid}")
     if result.checkpoint:
         lines.append(f"checkpoint:   {result.checkpoint}")
-    head = (f"finished {result.step} steps" if result.status == "finished"
-            else f"interrupted at step {result.step}; continue with: ganzoo resume {result.run_dir}")
-    print(head + "\n" + "\n".join("  " + line for line in lines), file=sys.stderr)
-    return 0 if result.status == "finished" else 130
+    heads = {"finished": f"finished {result.step} steps",
+             "time_limit": f"stopped at the time limit (train.time_limit_s) after {result.step} steps; "
+                           f"continue with: ganzoo resume {result.run_dir}",
+             "interrupted": f"interrupted at step {result.step}; continue with: ganzoo resume {result.run_dir}"}
+    print(heads[result.status] + "\n" + "\n".join("  " + line for line in lines), file=sys.stderr)
+    return 130 if result.status == "interrupted" else 0
 
 
 def check_run_folder(cfg) -> None:

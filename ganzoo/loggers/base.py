@@ -19,8 +19,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import GanzooError
 
-#: The final states a run can end in (``close(status)``).
-STATUSES = ("finished", "interrupted", "failed")
+#: The final states a run can end in (``close(status)``); a logger treats any other word as a
+#: run stopped early on purpose, like ``interrupted``.
+STATUSES = ("finished", "interrupted", "time_limit", "failed")
 
 
 class LoggerError(GanzooError):
@@ -142,7 +143,8 @@ class Logger:
     * ``tags(tags)``: labels of the run (``ganzoo bench`` adds the benchmark name and seed);
     * ``event(step, fields)``: other records (only the JSONL log keeps them);
     * ``flush()``: called before each checkpoint is written;
-    * ``close(status)``: ``finished``, ``interrupted`` or ``failed``.
+    * ``close(status)``: ``finished``, ``failed``, or a run stopped early on purpose
+      (``interrupted`` by Ctrl-C, ``time_limit``).
     """
 
     Options: ClassVar[type[LoggerOptions]] = LoggerOptions

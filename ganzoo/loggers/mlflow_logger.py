@@ -23,7 +23,8 @@ from pydantic import Field
 
 from .base import Logger, LoggerContext, LoggerOptions, LoggerWarning, SentSteps, flatten, import_optional
 
-_STATUS = {"finished": "FINISHED", "interrupted": "KILLED", "failed": "FAILED"}
+#: a run stopped early on purpose (Ctrl-C, train.time_limit_s) is KILLED: resumable, not failed
+_STATUS = {"finished": "FINISHED", "failed": "FAILED"}
 _MAX_PARAM = 6000  # MLflow's limit on a parameter value's length
 _BATCH = 100  # MLflow's limit on parameters per batch
 
@@ -65,6 +66,9 @@ class MLflowLogger(Logger):
 
         state = context.state(options.name)
         uri = absolute_uri(options.tracking_uri or state.get("tracking_uri") or default_tracking_uri())
+        if uri.startswith("sqlite:"):  # MLflow's local store; mlflow-skinny alone lacks these
+            import_optional("sqlalchemy", "mlflow")
+            import_optional("alembic", "mlflow")
         for name in ("alembic", "mlflow.store.db.utils"):  # "creating tables" chatter on every start
             logging.getLogger(name).setLevel(logging.WARNING)
         self.client = MlflowClient(tracking_uri=uri)
@@ -159,4 +163,4 @@ class MLflowLogger(Logger):
 
     def close(self, status: str = "finished") -> None:
         self.client.set_tag(self.run_id, "ganzoo.status", status)
-        self.client.set_terminated(self.run_id, _STATUS.get(status, "FAILED"))
+        self.client.set_terminated(self.run_id, _STATUS.get(status, "KILLED"))

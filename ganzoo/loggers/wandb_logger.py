@@ -19,8 +19,9 @@ from pydantic import Field
 
 from .base import Logger, LoggerContext, LoggerOptions, SentSteps, import_optional
 
-#: W&B marks a run finished for exit code 0 and failed otherwise.
-_EXIT = {"finished": 0, "interrupted": 255, "failed": 1}
+#: W&B marks a run finished for exit code 0 and failed otherwise; a run stopped early on purpose
+#: (Ctrl-C, train.time_limit_s) exits with 255, as W&B's own Ctrl-C handling does.
+_EXIT = {"finished": 0, "failed": 1}
 
 
 class WandbLogger(Logger):
@@ -88,7 +89,7 @@ class WandbLogger(Logger):
 
     def close(self, status: str = "finished") -> None:
         self.run.summary["ganzoo/status"] = status
-        self.run.finish(exit_code=_EXIT.get(status, 1))
+        self.run.finish(exit_code=_EXIT.get(status, 255))
 
 
 def _cell(value: Any) -> Any:

@@ -99,7 +99,7 @@ class SelfAttention(nn.Module):
 
 class GBlock(nn.Module):
     """Residual up-block: CBN, ReLU, 2x nearest upsampling, 3x3 conv, CBN, ReLU, 3x3 conv;
-    the shortcut is upsampling and a 1x1 conv."""
+    the shortcut is a 1x1 conv and upsampling (in that order: the same map, 4x cheaper)."""
 
     def __init__(self, in_ch: int, out_ch: int, cond_dim: int) -> None:
         super().__init__()
@@ -112,7 +112,7 @@ class GBlock(nn.Module):
     def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
         h = F.interpolate(F.relu(self.bn1(x, cond)), scale_factor=2)
         h = self.conv2(F.relu(self.bn2(self.conv1(h), cond)))
-        return h + self.shortcut(F.interpolate(x, scale_factor=2))
+        return h + F.interpolate(self.shortcut(x), scale_factor=2)
 
 
 class BigGANGenerator(Generator):
@@ -160,7 +160,8 @@ class BigGANGenerator(Generator):
 
 class DBlock(nn.Module):
     """Residual down-block: (ReLU,) 3x3 conv, ReLU, 3x3 conv, (2x average pooling); the shortcut
-    is a 1x1 conv and pooling. The first block skips the leading ReLU (its input is the image)."""
+    is pooling and a 1x1 conv (in that order: the same map, 4x cheaper). The first block skips
+    the leading ReLU (its input is the image)."""
 
     def __init__(self, in_ch: int, out_ch: int, downsample: bool, preactivation: bool) -> None:
         super().__init__()
@@ -175,11 +176,7 @@ class DBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = F.relu(x) if self.preactivation else x
         h = self._pool(self.conv2(F.relu(self.conv1(h))))
-        if self.shortcut is None:
-            return h + x
-        # pool after the 1x1 conv for inner blocks; before it for the first (cheaper, same map)
-        skip = self._pool(self.shortcut(x)) if self.preactivation else self.shortcut(self._pool(x))
-        return h + skip
+        return h + (x if self.shortcut is None else self.shortcut(self._pool(x)))
 
 
 class BigGANDiscriminator(Discriminator):

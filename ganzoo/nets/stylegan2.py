@@ -110,9 +110,10 @@ class ModulatedConv2d(nn.Module):
         styles = self.affine(w)
         weight = self.weight * self.weight_scale
         out = F.conv2d(x * styles[:, :, None, None], weight, padding=weight.shape[-1] // 2)
-        if self.demodulate:  # sum over in, k, k of (s_i w_oikk)^2 = styles^2 @ (sum_kk w^2)^T
-            norm2 = styles.square() @ weight.square().sum(dim=(2, 3)).t()
-            out = out * torch.rsqrt(norm2 + 1e-8)[:, :, None, None]
+        if self.demodulate:  # sum over i, k, k of (s_i w_oikk)^2, in fp32 even under autocast
+            weight_sq = weight.float().square().sum(dim=(2, 3))                          # (out, in)
+            norm2 = (styles.float().square()[:, None, :] * weight_sq[None]).sum(dim=2)  # (N, out)
+            out = out * torch.rsqrt(norm2 + 1e-8).to(out.dtype)[:, :, None, None]
         return out
 
 
@@ -129,7 +130,8 @@ class StyledLayer(nn.Module):
         self.upsample = upsample
         self.noise_strength = nn.Parameter(torch.zeros(()))
         self.bias = nn.Parameter(torch.zeros(out_channels))
-        fixed = torch.randn(1, 1, resolution, resolution, generator=torch.Generator().manual_seed(noise_seed))
+        seeded = torch.Generator().manual_seed(noise_seed)
+        fixed = torch.randn(1, 1, resolution, resolution, generator=seeded)
         self.register_buffer("fixed_noise", fixed, persistent=False)
 
     def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
@@ -185,7 +187,8 @@ class SynthesisNetwork(nn.Module):
             previous = widths[res // 2]
             self.layers.append(StyledLayer(previous, widths[res], w_dim, res, upsample=True,
                                            noise_seed=len(self.layers)))
-            self.layers.append(StyledLayer(widths[res], widths[res], w_dim, res, noise_seed=len(self.layers)))
+            self.layers.append(StyledLayer(widths[res], widths[res], w_dim, res,
+                                           noise_seed=len(self.layers)))
             self.to_rgb.append(ToRGB(widths[res], channels, w_dim))
         self.num_ws = len(self.layers) + 1
 
@@ -208,9 +211,10 @@ class StyleGAN2Generator(Generator):
     truncation pulls towards: ``w' = w_avg + psi (w - w_avg)``. For latent tools: ``w_from_z``
     then ``synthesis_from_w`` (a (N, w_dim) w styles every layer; (N, num_ws, w_dim) one each)."""
 
-    def __init__(self, z_dim: int, w_dim: int, image_size: int, channels: int, *, mapping_layers: int = 8,
-                 mapping_lr_mul: float = 0.01, channel_base: int = 32768, channel_max: int = 512,
-                 style_mixing_prob: float = 0.0, w_avg_beta: float = 0.995) -> None:
+    def __init__(self, z_dim: int, w_dim: int, image_size: int, channels: int, *,
+                 mapping_layers: int = 8, mapping_lr_mul: float = 0.01, channel_base: int = 32768,
+                 channel_max: int = 512, style_mixing_prob: float = 0.0,
+                 w_avg_beta: float = 0.995) -> None:
         super().__init__()
         self.z_dim, self.w_dim = z_dim, w_dim
         self.mapping = MappingNetwork(z_dim, w_dim, mapping_layers, mapping_lr_mul)

@@ -33,26 +33,33 @@ from ..nets.stylegan2 import StyleGAN2Discriminator, StyleGAN2Generator
 class StyleGAN2Options(AdversarialOptions):
     z_dim: int = Field(512, gt=0, description="latent size")
     w_dim: int = Field(512, gt=0, description="size of the intermediate latent w")
-    mapping_layers: int = Field(8, ge=1, description="depth of the mapping network (2 in the CIFAR setting)")
-    mapping_lr_mul: float = Field(0.01, gt=0, description="learning-rate multiplier of the mapping network")
+    mapping_layers: int = Field(8, ge=1, description="depth of the mapping network "
+                                                     "(2 in the CIFAR setting)")
+    mapping_lr_mul: float = Field(0.01, gt=0, description="learning-rate multiplier of the mapping "
+                                                          "network")
     channel_base: int = Field(32768, gt=0, description="feature maps at resolution r: "
                                                        "min(channel_base / r, channel_max)")
     channel_max: int = Field(512, gt=0, description="most feature maps at any resolution")
     style_mixing_prob: float = Field(0.9, ge=0, le=1, description="probability that a generated "
                                      "sample mixes two w's at a random layer (0 in the CIFAR setting)")
-    mbstd_group: int = Field(4, ge=1, description="minibatch standard deviation group size (32 for CIFAR)")
+    mbstd_group: int = Field(4, ge=1, description="minibatch standard deviation group size "
+                                                  "(32 for CIFAR)")
     w_avg_beta: float = Field(0.995, gt=0, lt=1, description="decay of the running average of w")
-    truncation_psi: float = Field(1.0, ge=0, description="psi of sample() and previews (1: no truncation)")
+    truncation_psi: float = Field(1.0, ge=0, description="psi of sample() and previews "
+                                                         "(1: no truncation)")
     lr_g: float = Field(0.0025, gt=0, description="Adam learning rate of G (before lazy rescaling)")
     lr_d: float = Field(0.0025, gt=0, description="Adam learning rate of D (before lazy rescaling)")
     betas: tuple[float, float] = Field((0.0, 0.99), description="Adam betas (before lazy rescaling)")
     r1_gamma: float = Field(10.0, ge=0, description="R1 weight (10 at 1024 px, 0.01 for CIFAR); "
                                                     "0 adds no R1")
     r1_every: int = Field(16, ge=1, description="R1 on every N-th D update, its term times N")
-    pl_weight: float = Field(0.0, ge=0, description="path-length regularization weight (paper: 2; 0: off)")
-    pl_every: int = Field(4, ge=1, description="path-length step on every N-th G update, its term times N")
+    pl_weight: float = Field(0.0, ge=0, description="path-length regularization weight "
+                                                    "(paper: 2; 0: off)")
+    pl_every: int = Field(4, ge=1, description="path-length step on every N-th G update, its "
+                                               "term times N")
     pl_decay: float = Field(0.01, gt=0, le=1, description="decay of the running mean path length")
-    pl_batch_shrink: int = Field(2, ge=1, description="the path-length batch is the batch divided by this")
+    pl_batch_shrink: int = Field(2, ge=1, description="the path-length batch is the batch "
+                                                      "divided by this")
 
 
 def lazy_adam(params: Iterator[torch.nn.Parameter], lr: float, betas: tuple[float, float],
@@ -156,7 +163,8 @@ class StyleGAN2(AdversarialVariant):
         return self.sample_truncated(n, self.options.truncation_psi, generator)
 
     @torch.no_grad()
-    def sample_truncated(self, n: int, psi: float, generator: torch.Generator | None = None) -> torch.Tensor:
+    def sample_truncated(self, n: int, psi: float,
+                         generator: torch.Generator | None = None) -> torch.Tensor:
         """``n`` samples with w pulled towards the average w: psi 0 gives the "mean" image,
         psi 1 no truncation."""
         z = self.G.sample_latent(n, device=self._device(), generator=generator)

@@ -155,7 +155,8 @@ def test_equalized_lr_everywhere_raw_weights_standard_normal_scaled_at_run_time(
     x, img = torch.randn(2, 10), torch.randn(2, 3, 6, 6)
     with torch.no_grad():
         assert torch.allclose(lin(x), F.linear(x, lin.weight * 0.1 / math.sqrt(10), lin.bias * 0.1))
-        assert torch.allclose(conv(img), F.conv2d(img, conv.weight / math.sqrt(27), padding=1), atol=1e-6)
+        expected = F.conv2d(img, conv.weight / math.sqrt(27), padding=1)
+        assert torch.allclose(conv(img), expected, atol=1e-6)
 
 
 def test_mapping_learns_at_one_hundredth_of_the_rate():
@@ -169,7 +170,8 @@ def test_mapping_learns_at_one_hundredth_of_the_rate():
     G(torch.randn(4, 16)).square().mean().backward()
     opt.step()
     # the mean: the mapping's raw weights are ~100, where float32 rounds a 1e-3 step by ~1 %
-    moved = [float((m.weight.detach() * m.weight_scale - b).abs().mean()) for m, b in zip((mapping, affine), before)]
+    moved = [float((m.weight.detach() * m.weight_scale - b).abs().mean())
+             for m, b in zip((mapping, affine), before)]
     assert moved[1] == pytest.approx(1e-3 / 4, rel=1e-3)
     assert moved[0] / moved[1] == pytest.approx(0.01, rel=1e-2)
 
@@ -272,7 +274,8 @@ def test_minibatch_std_appends_the_group_standard_deviation():
     assert not torch.allclose(out[0, 3], out[4, 3])
     # a batch the group size does not divide uses the largest divisor (6 -> groups of 3)
     out = MinibatchStd(group_size=4)(x[:6])
-    assert torch.allclose(out[3:6, 3], x[3:6].std(dim=0, unbiased=False).mean().expand(3, 4, 4), atol=1e-6)
+    expected = x[3:6].std(dim=0, unbiased=False).mean()
+    assert torch.allclose(out[3:6, 3], expected.expand(3, 4, 4), atol=1e-6)
 
 
 # -- losses, regularizers and optimizers ------------------------------------------------------
@@ -320,3 +323,12 @@ def test_path_length_penalty_is_positive_and_its_running_mean_updates():
     variant.train_step(batches, ctx)
     assert float(variant.pl_mean) == due_mean
     assert "pl_mean" in variant.state_dict()  # a buffer: saved, so a resume is exact
+
+
+def test_a_bf16_step_with_every_regularizer_stays_finite():
+    torch.manual_seed(12)
+    variant = tiny_variant(pl_weight=2.0, r1_gamma=1.0, style_mixing_prob=0.5)
+    ctx = StepContext(torch.device("cpu"), precision="bf16")
+    logs = variant.train_step(real_batches(), ctx)
+    assert {"reg/r1", "reg/pl"} <= set(logs)
+    assert all(math.isfinite(float(v)) for v in logs.values())
