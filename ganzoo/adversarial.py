@@ -17,7 +17,8 @@ from pydantic import Field, field_validator
 
 from .augment import ADAOptions, AugmentedDiscriminator, build_augment
 from .errors import GanzooError
-from .interfaces import Discriminator, Generator, StepContext, Variant, VariantOptions, eval_mode
+from .interfaces import (Betas, Discriminator, Generator, StepContext, Variant, VariantOptions,
+                         eval_mode)
 from .plugins import create_loss, get_registry, loaded_registry
 from .regularizers import DiscriminatorTerms, GeneratorTerms, RegularizerSet, validate_specs
 from .schedules import linear_decay_from
@@ -46,7 +47,7 @@ class AdversarialOptions(RegularizedOptions):
     loss: str = Field("bce", description="adversarial loss: see 'ganzoo list losses'")
     lr_g: float = Field(2e-4, gt=0)
     lr_d: float = Field(2e-4, gt=0)
-    betas: tuple[float, float] = Field((0.5, 0.999), description="Adam betas")
+    betas: Betas = Field((0.5, 0.999), description="Adam betas")
     d_steps: int = Field(1, gt=0, description="discriminator updates per generator update")
     lr_decay_start: float | None = Field(
         None, ge=0, lt=1, description="decay every learning rate linearly to 0 from this fraction "

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import contextlib
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, Any, ClassVar, Iterator
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Iterator
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 from torch import nn
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -89,6 +89,12 @@ class Loss(ABC):
     @abstractmethod
     def g_loss(self, fake_scores: torch.Tensor, real_scores: torch.Tensor | None = None) -> torch.Tensor:
         ...
+
+
+#: Adam's (beta1, beta2), each in [0, 1): a type for variant options
+Betas = tuple[Annotated[float, Field(ge=0, lt=1)], Annotated[float, Field(ge=0, lt=1)]]
+#: hidden layer sizes of an MLP, each at least 1: a type for variant options
+Widths = list[PositiveInt]
 
 
 class VariantOptions(BaseModel):

@@ -37,6 +37,7 @@ from .plugins import get_registry
 from .rundir import RunLock, check_present, claim_run_dir, folder_identity
 from .runlog import open_loggers
 from .runtime import check_precision, resolve_device, rng_state, seed_everything, set_rng_state
+from .safety import build_variant_safely, configure_optimizers_safely
 
 __all__ = ["train", "build", "take", "resolve_device", "check_compatible", "load_model_state",
            "TrainResult", "Trainer"]
@@ -78,7 +79,12 @@ def build(cfg: RunConfig, device: torch.device | None = None):
         raise ConfigError(f"variant '{cfg.variant.name}' does not support gradient accumulation; "
                           f"set train.accumulate: 1 (a larger train.batch_size has the same effect "
                           f"if it fits in memory)", file=cfg.source, key="train.accumulate")
-    variant: Variant = variant_cls(cfg.variant, info)
+    try:
+        variant: Variant = build_variant_safely(variant_cls, cfg.variant, info, file=cfg.source)
+    except ConfigError as exc:  # raised by the variant, which does not know the config's file
+        if exc.file is not None:
+            raise
+        raise ConfigError(str(exc), file=cfg.source, key=exc.key) from None
     if device is not None:
         variant.to(device)
     return source, info, variant
@@ -182,7 +188,7 @@ class Trainer:
         self.dataset = self.source.dataset("train")
         if len(self.dataset) == 0:
             raise GanzooError(f"data set '{cfg.data.name}' is empty; check data options in {cfg.source}")
-        self.variant.optimizers = self.variant.configure_optimizers()
+        self.variant.optimizers = configure_optimizers_safely(self.variant, file=cfg.source)
         self.schedulers = self.variant.configure_schedulers(self.variant.optimizers, cfg.train.steps)
         ema = cfg.ema.model_dump() if cfg.ema is not None else self.variant.default_ema
         self.ema = EMA(self.variant.generator_net(), ema["decay"], ema["start"]) if ema else None

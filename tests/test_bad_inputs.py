@@ -591,6 +591,22 @@ CASES: list[Case] = [
           **_plugin(d, "gz_typo", PLUGIN_VARIANT.replace("register_variants(", "register_variant(")
                     .format(name="typo_gan")), "GANZOO_STRICT_PLUGINS": "1"}),
       ("gz_typo", "register_variant", "did you mean 'register_variants'")),
+    C("variant_too_large", "a network too large for memory (`variant.g_hidden=[1000000000000]`)",
+      lambda d, s: ganzoo("run", config(d), "variant.g_hidden=[1000000000000]"),
+      ("variant 'vanilla'", "GiB", "variant.g_hidden"), creates=True),
+    C("variant_negative_size", "a negative layer width (`variant.g_hidden=[-1]`)",
+      lambda d, s: ganzoo("run", config(d), "variant.g_hidden=[-1]"), ("variant.g_hidden",)),
+    C("betas_out_of_range", "Adam betas outside [0, 1) (`variant.betas=[2,3]`)",
+      lambda d, s: ganzoo("run", config(d), "variant.betas=[2,3]"), ("variant.betas",)),
+    C("regularizer_unknown", "a misspelt regularizer (`variant.regularizers=[lecan]`)",
+      lambda d, s: ganzoo("config", "check", config(d), "variant.regularizers=[lecan]"),
+      ("variant.regularizers", "unknown regularizer 'lecan'", "did you mean 'lecam'")),
+    C("regularizer_bad_option", "a regularizer option of the wrong type (`{name: r1, gamma: high}`)",
+      lambda d, s: ganzoo("config", "check", config(d), "variant.regularizers=[{name: r1, gamma: high}]"),
+      ("variant.regularizers", "gamma")),
+    C("regularizer_wrong_data", "a regularizer for images on 2-D points (`bcr`)",
+      lambda d, s: ganzoo("run", config(d), "variant.regularizers=[bcr]"),
+      ("regularizer 'bcr'", "images", "variant.regularizers")),
 ]
 CASE_IDS = [c.id for c in CASES]
 assert len(set(CASE_IDS)) == len(CASE_IDS)

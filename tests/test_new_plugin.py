@@ -103,7 +103,10 @@ def test_scaffolded_module_registers_and_trains_in_process(tmp_path, ganzoo_plug
 def _expose_as_installed(pkg: Path, site_dir: Path) -> None:
     """What ``pip install -e pkg`` exposes to importlib.metadata: a dist-info with the package's
     entry points (read from its pyproject.toml) in a folder on the path."""
-    import tomllib
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10: the copy pip vendors
+        from pip._vendor import tomli as tomllib
 
     project = tomllib.loads((pkg / "pyproject.toml").read_text())["project"]
     info = site_dir / f"{project['name'].replace('-', '_')}-{project['version']}.dist-info"

@@ -52,7 +52,8 @@ class BigGANOptions(AdversarialOptions):
 
 
 class BigGAN(ConditionalGAN):
-    """BigGAN networks trained with the hinge loss, spectral norm, ortho reg and G's EMA."""
+    """Class-conditional BigGAN: residual nets, conditional BatchNorm, self-attention, projection
+    D, spectral norm, hinge loss, orthogonal regularization and G's moving average."""
 
     Options = BigGANOptions
     options: BigGANOptions  # type: ignore[assignment]

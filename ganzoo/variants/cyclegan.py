@@ -35,7 +35,7 @@ from torch import nn
 
 from ..errors import GanzooError
 from ..hookspecs import hookimpl
-from ..interfaces import StepContext, Variant, VariantOptions, eval_mode
+from ..interfaces import Betas, StepContext, Variant, VariantOptions, eval_mode
 from ..nets.cyclegan import PatchDiscriminator, ResnetGenerator
 from ..nets.mlp import init_normal
 from ..plugins import create_loss, get_registry
@@ -57,7 +57,7 @@ class CycleGANOptions(VariantOptions):
     pool_size: int = Field(50, ge=0, description="image pool of past fakes per direction (0: none)")
     lr_g: float = Field(2e-4, gt=0)
     lr_d: float = Field(2e-4, gt=0)
-    betas: tuple[float, float] = Field((0.5, 0.999), description="Adam betas")
+    betas: Betas = Field((0.5, 0.999), description="Adam betas")
     n_steps_constant: int | None = Field(None, ge=0, description="generator steps at the initial "
                                                                  "lr (default: half of train.steps)")
     n_steps_decay: int | None = Field(None, ge=0, description="generator steps of linear decay to 0 "

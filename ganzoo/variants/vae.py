@@ -34,7 +34,7 @@ from torch import nn
 
 from ..errors import GanzooError
 from ..hookspecs import hookimpl
-from ..interfaces import StepContext, Variant, VariantOptions, eval_mode
+from ..interfaces import Betas, StepContext, Variant, VariantOptions, Widths, eval_mode
 from ..nets.vae import ConvEncoder, MLPEncoder, conv_decoder, mlp_decoder
 
 LOG_2PI = math.log(2 * math.pi)
@@ -66,14 +66,14 @@ class VAEOptions(VariantOptions):
     z_dim: int = Field(32, gt=0, description="latent size")
     width: int = Field(64, gt=0, description="conv encoder/decoder width (images; DCGAN's ndf/ngf)")
     norm: Literal["batch", "layer", "none"] = Field("batch", description="encoder normalisation")
-    hidden: list[int] = Field([256, 256], min_length=1, description="MLP hidden sizes (points)")
+    hidden: Widths = Field([256, 256], min_length=1, description="MLP hidden sizes (points)")
     act: Literal["relu", "leaky_relu", "tanh", "elu"] = Field("leaky_relu", description="MLP activation")
     recon: Literal["auto", "bce", "gaussian"] = Field(
         "auto", description="likelihood: bce (images) or gaussian; auto: bce for images, gaussian for points")
     sigma: float | None = Field(None, gt=0, description="gaussian std in data units; null: learned")
     beta: float = Field(1.0, ge=0, description="weight of the KL term (1: the ELBO)")
     lr: float = Field(1e-3, gt=0)
-    betas: tuple[float, float] = Field((0.9, 0.999), description="Adam betas")
+    betas: Betas = Field((0.9, 0.999), description="Adam betas")
     preview_reconstructions: bool = Field(
         True, description="images: the grid's last two rows are held-fixed real images and their reconstructions")
 

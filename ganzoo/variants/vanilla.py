@@ -17,12 +17,13 @@ from pydantic import Field
 
 from ..adversarial import AdversarialOptions, AdversarialVariant
 from ..hookspecs import hookimpl
+from ..interfaces import Widths
 from ..nets.mlp import MLPDiscriminator, MLPGenerator, init_normal
 
 
 class VanillaOptions(AdversarialOptions):
-    g_hidden: list[int] = Field([256, 512, 1024], min_length=1)
-    d_hidden: list[int] = Field([1024, 512, 256], min_length=1)
+    g_hidden: Widths = Field([256, 512, 1024], min_length=1)
+    d_hidden: Widths = Field([1024, 512, 256], min_length=1)
     g_act: Literal["relu", "leaky_relu", "tanh", "elu"] = "leaky_relu"
     d_act: Literal["relu", "leaky_relu", "tanh", "elu", "maxout"] = "leaky_relu"
     g_batchnorm: bool = True
@@ -30,7 +31,7 @@ class VanillaOptions(AdversarialOptions):
     first_layer_norm: bool = Field(False, description="BatchNorm on G's first layer too")
     maxout_pieces: int = Field(5, gt=1)
     pack: int = Field(1, gt=0, description="PacGAN: D sees this many samples at once")
-    init_std: float | None = Field(None, description="N(0, std) init; None keeps PyTorch's default")
+    init_std: float | None = Field(None, gt=0, description="N(0, std) init; None keeps PyTorch's default")
 
 
 class VanillaGAN(AdversarialVariant):

@@ -27,7 +27,7 @@ from pydantic import Field, field_validator
 
 from ..adversarial import AdversarialVariant, RegularizedOptions
 from ..hookspecs import hookimpl
-from ..interfaces import Discriminator, StepContext
+from ..interfaces import Betas, Discriminator, StepContext, Widths
 from ..regularizers import gradient_penalty
 from ..nets.dcgan import DCGANDiscriminator, DCGANGenerator
 from ..nets.mlp import MLPDiscriminator, MLPGenerator, init_normal
@@ -47,8 +47,8 @@ class CriticOptions(RegularizedOptions):
     ndf: int = Field(64, gt=0, description="critic width (images)")
     init_std: float | None = Field(0.02, gt=0, description="N(0, std) init; None keeps PyTorch's default")
     # 2-D points (MLP nets)
-    g_hidden: list[int] = Field([512, 512, 512], min_length=1, description="generator hidden sizes (points)")
-    d_hidden: list[int] = Field([512, 512, 512], min_length=1, description="critic hidden sizes (points)")
+    g_hidden: Widths = Field([512, 512, 512], min_length=1, description="generator hidden sizes (points)")
+    d_hidden: Widths = Field([512, 512, 512], min_length=1, description="critic hidden sizes (points)")
     g_act: Literal["relu", "leaky_relu", "tanh", "elu"] = "relu"
     d_act: Literal["relu", "leaky_relu", "tanh", "elu"] = "relu"
     g_batchnorm: bool = Field(False, description="BatchNorm in the MLP generator (points)")
@@ -65,7 +65,7 @@ class WGANOptions(CriticOptions):
 class WGANGPOptions(CriticOptions):
     lr_g: float = Field(1e-4, gt=0)
     lr_d: float = Field(1e-4, gt=0)
-    betas: tuple[float, float] = Field((0.5, 0.9), description="Adam betas; (0.0, 0.9) is also common")
+    betas: Betas = Field((0.5, 0.9), description="Adam betas; (0.0, 0.9) is also common")
     gp_lambda: float = Field(10.0, ge=0, description="weight of the gradient penalty")
     d_norm: Literal["layer", "none"] = Field(
         "layer", description="critic normalisation (images); BatchNorm would break the per-sample penalty")

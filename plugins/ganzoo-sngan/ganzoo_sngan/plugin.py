@@ -17,6 +17,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field
 
 from ganzoo import hookimpl
+from ganzoo.interfaces import Betas
 from ganzoo.adversarial import AdversarialOptions, AdversarialVariant
 from ganzoo.nets.dcgan import DCGANGenerator
 from ganzoo.nets.mlp import init_normal
@@ -32,7 +33,7 @@ class SNGANOptions(AdversarialOptions):
     loss: str = Field("hinge", description="adversarial loss; the paper also reports 'bce'")
     lr_g: float = Field(2e-4, gt=0)
     lr_d: float = Field(2e-4, gt=0)
-    betas: tuple[float, float] = Field((0.0, 0.9), description="Adam betas")
+    betas: Betas = Field((0.0, 0.9), description="Adam betas")
     d_steps: int = Field(5, gt=0, validation_alias=AliasChoices("n_dis", "d_steps"),
                          description="n_dis: discriminator updates per generator update "
                                      "(config key n_dis or d_steps)")
