@@ -156,8 +156,9 @@ def latest_checkpoint_or_none(run_dir: Path) -> Path | None:
 # -- checkpoint contents --------------------------------------------------------------------------
 def training_state(variant: Any, schedulers: dict, scaler: Any, cfg: Any, step: int,
                    data_position: int, rng: Any, ema: Any = None,
-                   best: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Everything an exact resume needs, in types ``torch.load(weights_only=True)`` accepts."""
+                   best: dict[str, Any] | None = None, stopped: str | None = None) -> dict[str, Any]:
+    """Everything an exact resume needs, in types ``torch.load(weights_only=True)`` accepts;
+    ``stopped`` records a planned early stop ("time_limit"), which makes the run complete."""
     state = {
         "format": FORMAT, "format_version": FORMAT_VERSION, "ganzoo_version": __version__,
         "variant": cfg.variant.name, "data": cfg.data.name, "config": cfg.to_dict(),
@@ -174,6 +175,8 @@ def training_state(variant: Any, schedulers: dict, scaler: Any, cfg: Any, step: 
         state["best"] = dict(best)
     if scaler is not None:
         state["scaler"] = scaler.state_dict()
+    if stopped is not None:
+        state["stopped"] = stopped
     return state
 
 

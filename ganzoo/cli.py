@@ -16,8 +16,8 @@ import warnings
 from . import __version__
 
 #: Command modules under ganzoo.commands, in the order ``--help`` lists them.
-COMMANDS = ("run", "resume", "sample", "translate", "eval", "fid", "config", "data", "plugins",
-            "list", "bench", "new_plugin")
+COMMANDS = ("run", "resume", "sample", "interpolate", "translate", "eval", "fid", "export", "config",
+            "data", "plugins", "list", "bench", "new_plugin")
 
 
 class GanzooArgumentParser(argparse.ArgumentParser):

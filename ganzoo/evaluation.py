@@ -33,16 +33,32 @@ def generate(variant: Any, info: Any, n: int, seed: int, chunk: int = 500) -> tu
 
 def real_samples(source: Any, n: int, split: str = "train") -> torch.Tensor:
     """The first ``n`` items of ``split`` (the protocol records ``n`` and the split)."""
-    try:
-        dataset = source.dataset(split)
-    except GanzooError:
-        raise
-    batch = take(dataset, n)
+    return real_batch(source, n, split)[0]
+
+
+def real_batch(source: Any, n: int, split: str = "train") -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The first ``n`` items of ``split`` and their labels (None for unlabelled data)."""
+    batch = take(source.dataset(split), n)
     if "x" not in batch:
         raise GanzooError(f"data set '{source.options.name}' has no single-image items to compare "
                           f"samples with (is it unpaired two-domain data?); evaluate translations "
                           f"with tools/bench_cyclegan_quality.py instead")
-    return batch["x"]
+    return batch["x"], batch.get("y")
+
+
+def check_labels_needed(variant: Any, info: Any, metrics: list[str], name: str) -> None:
+    """Refuse, before any sample is drawn, a metric that reads generated samples' labels
+    (``needs`` "labels") for a run whose variant is not conditional."""
+    from .plugins import get_registry
+
+    if variant.conditional and info.num_classes:
+        return
+    registry = get_registry()
+    known = set(registry.names("metrics"))
+    for metric in metrics:
+        if metric in known and "labels" in registry.get("metrics", metric).needs:
+            raise GanzooError(f"metric '{metric}' scores samples per class, but variant '{name}' is "
+                              f"not conditional (its samples have no labels); leave '{metric}' out")
 
 
 def score(variant: Any, source: Any, info: Any, metrics: list[str], *, n: int, seed: int = 0,
@@ -51,11 +67,13 @@ def score(variant: Any, source: Any, info: Any, metrics: list[str], *, n: int, s
     from .download import cache_dir
     from .metrics.evaluate import evaluate
 
+    check_labels_needed(variant, info, metrics, getattr(variant.options, "name", type(variant).__name__))
     fake, labels = generate(variant, info, n, seed)
-    real = real_samples(source, n, split)
+    real, real_labels = real_batch(source, n, split)
     records = evaluate(fake, real, info, metrics, extractor=extractor, weights=weights,
                        real_stats_cache=cache_dir("stats"), seed=seed, device=device,
-                       data_source=source, fake_labels=labels, progress=progress)
+                       data_source=source, fake_labels=labels, real_labels=real_labels,
+                       progress=progress)
     for r in records:
         r["real_split"] = split
     return records

@@ -200,6 +200,16 @@ class Variant(nn.Module):
     #: the generator average used when the run config has no ``ema:`` block, e.g.
     #: ``{"decay": 0.999, "start": 0}`` (None: no average unless the config asks for one)
     default_ema: ClassVar[dict[str, Any] | None] = None
+    #: the truncation trick ``sample_truncated`` implements: "w" (w pulled towards the average
+    #: w, 0 <= psi <= 1: StyleGAN2), "z" (z from a normal truncated at +-psi, psi > 0: BigGAN),
+    #: None (none: ``ganzoo sample --truncation`` is refused)
+    truncation: ClassVar[str | None] = None
+    #: where ``ganzoo interpolate`` moves between codes (``latent_codes``/``from_latent``): "z"
+    #: (slerp between Gaussian z's), "w" (lerp between mapped w's), None (it cannot)
+    interpolation_space: ClassVar[str | None] = "z"
+    #: True if the generator takes a float (N, K) tensor of class weights in place of int
+    #: labels (mixes of class embeddings: ``ganzoo interpolate --classes A B``)
+    interpolates_classes: ClassVar[bool] = False
 
     #: the optimizers by name, set by the trainer from ``configure_optimizers()``
     optimizers: dict[str, torch.optim.Optimizer]
@@ -226,6 +236,27 @@ class Variant(nn.Module):
     def sample(self, n: int, generator: torch.Generator | None = None,
                labels: torch.Tensor | None = None) -> torch.Tensor:
         raise NotImplementedError
+
+    def sample_truncated(self, n: int, psi: float, generator: torch.Generator | None = None,
+                         labels: torch.Tensor | None = None) -> torch.Tensor:
+        """``n`` samples with the truncation trick the class declares in ``truncation``."""
+        raise NotImplementedError
+
+    def latent_codes(self, n: int, generator: torch.Generator | None = None,
+                     psi: float | None = None) -> torch.Tensor:
+        """``n`` codes in ``interpolation_space`` (default: z ~ N(0, I)); ``psi`` applies the
+        truncation trick (only for variants that declare ``truncation``)."""
+        if psi is not None:
+            raise NotImplementedError
+        return self.generator_net().sample_latent(n, device=self._device(), generator=generator)
+
+    @torch.no_grad()
+    def from_latent(self, codes: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Samples from codes of ``latent_codes`` (eval mode); conditional variants take labels,
+        or (``interpolates_classes``) float (N, K) class weights."""
+        net = self.generator_net()
+        with eval_mode(net):
+            return net(codes) if labels is None else net(codes, labels)
 
     def fixed_inputs(self, n: int, generator: torch.Generator, examples: dict[str, torch.Tensor]) -> Any:
         """Inputs for the preview grid, drawn once per run so the grid is comparable over time.

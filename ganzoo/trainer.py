@@ -351,11 +351,11 @@ class Trainer:
         path = save_png(picture, self.run_dir / "samples" / f"step_{step:08d}.png")
         return save_png(picture, self.run_dir / "samples" / "final.png") if final else path
 
-    def training_state(self, step: int, rng: Any) -> dict[str, Any]:
+    def training_state(self, step: int, rng: Any, stopped: str | None = None) -> dict[str, Any]:
         return training_state(self.variant, self.schedulers, self.scaler, self.cfg, step,
-                              self.batches.consumed, rng, self.ema, self.best)
+                              self.batches.consumed, rng, self.ema, self.best, stopped)
 
-    def checkpoint(self, step: int) -> None:
+    def checkpoint(self, step: int, stopped: str | None = None) -> None:
         """Every rank's RNG state gathered, then (main rank) an atomic checkpoint; older ones pruned."""
         self.saved_step = step
         rng = rng_state()
@@ -367,7 +367,7 @@ class Trainer:
             return
         self.check_run_dir(step)
         self.logger.flush()  # every logged step up to here is on disk before the checkpoint exists
-        path = save_checkpoint(self.training_state(step, rng), checkpoint_path(self.run_dir, step))
+        path = save_checkpoint(self.training_state(step, rng, stopped), checkpoint_path(self.run_dir, step))
         prune_checkpoints(self.run_dir, self.cfg.checkpoint.keep, protect={path})
         self.last_ckpt = path
 
@@ -419,6 +419,7 @@ class Trainer:
                 values = {k: float(v) for k, v in logs.items()}
                 self.check_finite(step, values)
                 self.progress.advance()
+                self.last_values = values
                 if ctx.log_now and self.main:
                     self.check_run_dir(step)
                     self.log(step, values)
@@ -440,9 +441,12 @@ class Trainer:
         return self.finish(step, status)
 
     def finish(self, step: int, status: str) -> TrainResult:
-        """The last checkpoint and grid, then the result (only once both are on disk)."""
-        if self.saved_step != step:
-            self.checkpoint(step)
+        """The last step's scalars (when it was not a logging step), the last checkpoint and
+        grid, then the result (only once all of them are on disk)."""
+        if self.main and step > self.start and self.speed_mark[1] != step:
+            self.log(step, self.last_values)
+        if self.saved_step != step or status == "time_limit":  # the last one says why it stopped
+            self.checkpoint(step, stopped="time_limit" if status == "time_limit" else None)
         grid = self.preview(step, final=status != "interrupted")
         self.check_run_dir(step)
         if self.main:

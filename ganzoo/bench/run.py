@@ -83,7 +83,7 @@ def evaluate_run(spec: RunSpec, eval_seed: int) -> dict[str, Any]:
 
     device = resolve_device(spec.cfg.device)
     trained = load_run(spec.run_dir, device=str(device))
-    if trained.step != spec.steps:
+    if trained.step != spec.steps and spec.cfg.train.time_limit_s is None:
         raise RunFailed(f"{spec.label}: the latest good checkpoint in {spec.run_dir} is at step "
                         f"{trained.step}, not {spec.steps}; run the bench again to finish it")
     source = get_registry().get("datasets", trained.config.data.name)(trained.config.data)
@@ -185,8 +185,9 @@ def run_one(spec: RunSpec, settings: BenchSettings, say: Callable[[str], None], 
 
     found = latest_good_checkpoint(spec.run_dir) if spec.run_dir.is_dir() else None
     step = int(found[1].get("step", 0)) if found else 0
+    complete = step >= spec.steps or bool(found and found[1].get("stopped") == "time_limit")
     del found
-    if step >= spec.steps:
+    if complete:
         cached = _valid_result(spec, settings.eval_seed)
         if cached is not None:
             say(f"{prefix} {spec.label}: done already, skipped ({spec.run_dir / 'bench.json'})")

@@ -1,4 +1,9 @@
-"""``ganzoo sample RUN_DIR -n 64 -o grid.png``: draw samples from a trained run."""
+"""``ganzoo sample RUN_DIR -n 64 -o grid.png``: draw samples from a trained run.
+
+RUN_DIR may also be a folder written by ``ganzoo export`` (the variant is rebuilt from its
+``config.yaml`` and ``data_info.json``, without the data set). ``--truncation PSI`` applies the
+truncation trick of variants that declare one (StyleGAN2: psi in [0, 1]; BigGAN: a threshold > 0).
+"""
 
 from __future__ import annotations
 
@@ -10,13 +15,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     from ._args import MAX_SAMPLES, device, int_range
 
     p = sub.add_parser("sample", help="draw samples from a trained run into a PNG grid")
-    p.add_argument("run_dir", help="a run folder (uses its latest good checkpoint)")
+    p.add_argument("run_dir", help="a run folder (uses its latest good checkpoint) or a folder "
+                                   "'ganzoo export' wrote")
     p.add_argument("-n", "--num", type=int_range(1, MAX_SAMPLES), default=64,
                    help=f"number of samples, 1 to {MAX_SAMPLES} (default 64)")
     p.add_argument("-o", "--output", default=None, help="PNG path (default RUN_DIR/samples/sample.png)")
     p.add_argument("--checkpoint", default=None, help="a specific checkpoint file")
     p.add_argument("--class", dest="label", type=int_range(0, 2**31 - 1), default=None,
                    help="conditional runs: sample only this class (default: one row per class)")
+    p.add_argument("--truncation", type=float, default=None, metavar="PSI",
+                   help="truncation trick (stylegan2: psi in [0, 1], 1 = none; biggan: threshold "
+                        "> 0 that z is truncated at)")
     p.add_argument("--seed", type=int_range(0, 2**32 - 1), default=0)
     p.add_argument("--device", type=device, default="cpu", help="cpu (default), auto, cuda, cuda:N, mps")
     p.add_argument("--npz", default=None,
@@ -45,12 +54,16 @@ def run(args: argparse.Namespace) -> int:
 
     from ..fileio import atomic_write
     from ..images import render, save_png
-    from ..inference import class_labels, load_run
+    from ..inference import class_labels, load_model
+    from ..latent import check_truncation
     from ..safety import memory_guard
 
     png, npz = _outputs(args)
-    trained = load_run(args.run_dir, args.checkpoint, args.device)
+    trained = load_model(args.run_dir, args.checkpoint, args.device)
     info, variant = trained.info, trained.variant
+    psi = None
+    if args.truncation is not None:
+        psi = check_truncation(trained.config.variant.name, variant.truncation, args.truncation)
     labels = class_labels(args.num, info.num_classes if variant.conditional else None,
                           args.label, variant._device())
     gen = torch.Generator().manual_seed(args.seed)
@@ -58,11 +71,16 @@ def run(args: argparse.Namespace) -> int:
     if labels is not None and args.label is None:
         nrow = -(-args.num // info.num_classes)  # one row per class (see class_labels)
     with memory_guard(f"-n {args.num} samples", "use a smaller -n"):
-        samples = variant.sample(args.num, generator=gen, labels=labels).float().cpu()
+        if psi is None:
+            samples = variant.sample(args.num, generator=gen, labels=labels).float().cpu()
+        else:
+            samples = variant.sample_truncated(args.num, psi, generator=gen, labels=labels).float().cpu()
         grid = render(samples, info.kind, centers=info.extras.get("centers"), nrow=nrow)
     save_png(grid, png)
     if npz is not None:
         arrays = {"samples": samples.numpy(), **({"labels": labels.cpu().numpy()} if labels is not None else {})}
         atomic_write(npz, lambda f: np.savez(f, **arrays))
-    print(f"{args.num} samples from {trained.checkpoint} (step {trained.step}) -> {png}", file=sys.stderr)
+    what = "" if psi is None else f", truncation {psi:g}"
+    print(f"{args.num} samples from {trained.checkpoint} (step {trained.step}{what}) -> {png}",
+          file=sys.stderr)
     return 0

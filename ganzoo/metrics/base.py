@@ -2,8 +2,8 @@
 
 A :class:`Metric` declares what it needs (``needs``): Inception-style ``features`` of fake and
 real samples, only their ``stats`` (mean/covariance, so a real ``.npz`` suffices), class
-``logits`` of the fakes, raw ``samples``, the fakes' ``labels`` or the data set's own
-``classifier``. :func:`ganzoo.metrics.evaluate` computes each input once and hands the metrics a
+``logits`` of the fakes, raw ``samples``, the fakes' ``labels``, the real samples' labels
+(``real_labels``) or the data set's own ``classifier``. :func:`ganzoo.metrics.evaluate` computes each input once and hands the metrics a
 :class:`MetricInputs`.
 
 Every score leaves as a :class:`ScoreRecord`, which keeps the protocol next to the number
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 #: What a metric can ask for.
-NEEDS = frozenset({"features", "stats", "logits", "samples", "labels", "classifier"})
+NEEDS = frozenset({"features", "stats", "logits", "samples", "labels", "real_labels", "classifier"})
 
 
 @dataclass
@@ -36,6 +36,7 @@ class MetricInputs:
     quantize: bool = True          # images rounded to 8 bits before extractors (see features.to_unit)
     real_samples: Any = None
     fake_labels: Any = None        # torch.Tensor (N,) int64
+    real_labels: Any = None        # torch.Tensor (M,) int64: classes of real_samples/real_features
     classifier: Any = None         # ganzoo.metrics.classifier.ClassifierExtractor, when built
     progress: bool = False
     memo: dict[str, Any] = field(default_factory=dict)  # shared between metrics (e.g. kNN radii)

@@ -248,7 +248,8 @@ def _remember(key: tuple[str, str], side: _RealSide) -> None:
 def evaluate(fake: torch.Tensor, real: torch.Tensor | None, data_info: Any, metrics: list[str], *,
              extractor: str | None = None, real_stats_cache: Path | None = None, seed: int = 0,
              device: str | torch.device = "cpu", batch_size: int = 50, data_source: Any = None,
-             fake_labels: torch.Tensor | None = None, metric_options: dict[str, dict[str, Any]] | None = None,
+             fake_labels: torch.Tensor | None = None, real_labels: torch.Tensor | None = None,
+             metric_options: dict[str, dict[str, Any]] | None = None,
              weights: str | os.PathLike | None = None, dims: int = 2048, quantize: bool = True,
              extractor_options: dict[str, Any] | None = None,
              progress: bool = False) -> list[dict[str, Any]]:
@@ -262,7 +263,8 @@ def evaluate(fake: torch.Tensor, real: torch.Tensor | None, data_info: Any, metr
     * ``real_stats_cache``: a folder (file name from data set, options, extractor and n) or an
       ``.npz`` file; the real side is reused when it was computed for the same key and samples.
     * ``data_source``: the data set object, for the classifier (its options go into the cache key).
-    * ``fake_labels``: conditioning labels of ``fake`` (for ``classifier_accuracy``).
+    * ``fake_labels``: conditioning labels of ``fake`` (for ``classifier_accuracy``, ``intra_fid``);
+      ``real_labels``: the classes of ``real`` (for ``intra_fid``).
     * ``metric_options``: ``{metric name: {option: value}}`` (e.g. ``{"fid": {"exact_sqrtm": True}}``).
     * ``weights``/``dims``: Inception weights file and feature size; ``extractor_options``: extra
       options for the extractor's factory (e.g. the classifier's ``steps``).
@@ -277,7 +279,8 @@ def evaluate(fake: torch.Tensor, real: torch.Tensor | None, data_info: Any, metr
         raise GanzooError(f"real samples have shape {tuple(real.shape[1:])}, generated ones "
                           f"{tuple(fake.shape[1:])}; evaluate samples of the same data set")
     inputs = MetricInputs(data_info=data_info, seed=seed, fake_samples=fake, real_samples=real,
-                          fake_labels=fake_labels, quantize=quantize, progress=progress)
+                          fake_labels=fake_labels, real_labels=real_labels, quantize=quantize,
+                          progress=progress)
     common = dict(weights=weights, dims=dims, device=device, data_info=data_info, data_source=data_source,
                   seed=seed, flat_dims=int(np.prod(fake.shape[1:])), progress=progress,
                   extra=dict(extractor_options or {}))

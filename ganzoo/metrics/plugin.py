@@ -13,12 +13,13 @@ def register_metrics(register: Any) -> None:
     from .classifier import ClassifierAccuracyMetric
     from .fid import FIDMetric
     from .inception_score import InceptionScoreMetric
+    from .intra_fid import IntraFIDMetric
     from .kid import KIDMetric
     from .modes2d import ModesMetric
     from .prdc import DensityCoverageMetric, PrecisionRecallMetric
 
     for cls in (FIDMetric, KIDMetric, InceptionScoreMetric, PrecisionRecallMetric, DensityCoverageMetric,
-                ModesMetric, ClassifierAccuracyMetric):
+                ModesMetric, ClassifierAccuracyMetric, IntraFIDMetric):
         register(cls.name, cls)
 
 

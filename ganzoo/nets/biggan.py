@@ -25,7 +25,7 @@ from torch.nn.utils.parametrizations import spectral_norm
 
 from ..errors import GanzooError
 from ..interfaces import Discriminator, Generator
-from .conditional import _need_labels
+from .conditional import _need_labels, embed_labels
 
 #: the widest block, as a multiple of the base width (``g_ch``/``d_ch``)
 MAX_WIDTH_MULTIPLE = 8
@@ -147,9 +147,10 @@ class BigGANGenerator(Generator):
         return z.tensor_split(self.num_chunks, dim=1)
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        y = _need_labels(labels, "generator").to(z.device)
+        """``labels``: int classes (N,), or float class weights (N, K) that mix the shared
+        embedding's rows (class interpolation)."""
         first, *per_block = self.split_latent(z)
-        embedding = self.shared(y)
+        embedding = embed_labels(self.shared, None if labels is None else labels.to(z.device))
         h = self.input(first).view(z.shape[0], self.input_width, 4, 4)
         for i, (block, chunk) in enumerate(zip(self.blocks, per_block)):
             h = block(h, torch.cat([embedding, chunk], dim=1))

@@ -33,6 +33,23 @@ def _need_labels(labels: torch.Tensor | None, who: str) -> torch.Tensor:
     return labels.long().reshape(-1)
 
 
+def is_soft(labels: torch.Tensor | None) -> bool:
+    """Whether ``labels`` are class weights: a floating (N, K) tensor, one mix per sample."""
+    return labels is not None and labels.is_floating_point() and labels.dim() == 2
+
+
+def embed_labels(embedding: nn.Embedding, labels: torch.Tensor | None, who: str = "generator") -> torch.Tensor:
+    """``embedding`` of int labels, or of class weights (N, K) the same mix of its rows
+    (``weights @ embedding.weight``): a one-hot row gives exactly that class's embedding, so
+    generators can move between classes (``ganzoo interpolate --classes A B``)."""
+    if is_soft(labels):
+        if labels.shape[1] != embedding.num_embeddings:
+            raise ValueError(f"class weights have {labels.shape[1]} columns for "
+                             f"{embedding.num_embeddings} classes")
+        return labels.to(embedding.weight.dtype) @ embedding.weight
+    return embedding(_need_labels(labels, who).to(embedding.weight.device))
+
+
 class ConditionalBatchNorm2d(nn.Module):
     """BatchNorm without its own affine; per-class gain and bias (de Vries et al. 2017)."""
 
@@ -45,8 +62,10 @@ class ConditionalBatchNorm2d(nn.Module):
         nn.init.zeros_(self.bias.weight)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """``labels``: int classes (N,) or class weights (N, K) (see :func:`embed_labels`)."""
         h = self.bn(x)
-        return h * self.gain(labels)[:, :, None, None].to(h.dtype) + self.bias(labels)[:, :, None, None].to(h.dtype)
+        gain, bias = embed_labels(self.gain, labels), embed_labels(self.bias, labels)
+        return h * gain[:, :, None, None].to(h.dtype) + bias[:, :, None, None].to(h.dtype)
 
 
 class ConditionalDCGANGenerator(Generator):
@@ -79,13 +98,15 @@ class ConditionalDCGANGenerator(Generator):
             nn.init.normal_(self.embed.weight, 0.0, CONCAT_EMBED_STD)
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        y = _need_labels(labels, "generator").to(z.device)
+        """``labels``: int classes (N,), or float class weights (N, K) mixing the classes'
+        embeddings (conditional BatchNorm: their gains and biases)."""
+        y = labels.to(z.device) if is_soft(labels) else _need_labels(labels, "generator").to(z.device)
         if self.conditioning == "cbn":
             h = z.view(z.shape[0], self.z_dim, 1, 1)
             for m in self.trunk.net:
                 h = m(h, y) if isinstance(m, ConditionalBatchNorm2d) else m(h)
             return h
-        e = self.embed(y).to(z.dtype)
+        e = embed_labels(self.embed, y).to(z.dtype)
         return self.trunk(torch.cat([z, e], dim=1) if self.conditioning == "concat" else z * e)
 
 

@@ -60,6 +60,10 @@ class BigGAN(ConditionalGAN):
     #: BigGAN samples from a moving average of G (the paper starts it after 20k of ~150k+
     #: steps; our runs are a few thousand steps long)
     default_ema = {"decay": 0.999, "start": 1000}
+    #: ``sample_truncated`` draws z from a truncated normal (psi is the threshold)
+    truncation = "z"
+    #: G's shared class embedding takes float (N, K) class weights (``embed_labels``)
+    interpolates_classes = True
 
     def regularizer_specs(self) -> list[dict[str, Any]]:
         """``variant.regularizers`` plus ``ortho`` weighted by ``ortho_weight`` (unless listed
@@ -84,13 +88,20 @@ class BigGAN(ConditionalGAN):
 
     # -- the truncation trick ----------------------------------------------------------------
     @torch.no_grad()
-    def sample_truncated(self, n: int, threshold: float, generator: torch.Generator | None = None,
+    def sample_truncated(self, n: int, psi: float, generator: torch.Generator | None = None,
                          labels: torch.Tensor | None = None) -> torch.Tensor:
         """``n`` images of ``labels`` (default: every class in turn) from z ~ N(0, I) truncated
-        to ``[-threshold, threshold]``: smaller thresholds give typical, less varied images."""
+        to ``[-psi, psi]`` (psi: the threshold): smaller ones give typical, less varied images."""
         device = self._device()
-        z = truncated_normal(n, self.G.z_dim, threshold, generator).to(device)
+        z = self.latent_codes(n, generator, psi)
         return self.preview({"z": z, "labels": self._labels(n, labels, device)})
+
+    def latent_codes(self, n: int, generator: torch.Generator | None = None,
+                     psi: float | None = None) -> torch.Tensor:
+        """z ~ N(0, I), or with ``psi`` truncated at +-psi (:func:`truncated_normal`)."""
+        if psi is None:
+            return super().latent_codes(n, generator)
+        return truncated_normal(n, self.G.z_dim, psi, generator).to(self._device())
 
 
 def truncated_normal(n: int, dim: int, threshold: float,

@@ -50,6 +50,8 @@ class ConditionalGAN(AdversarialVariant):
     supports = ("images",)
     #: ``ganzoo sample --class`` and the metrics pass labels to ``sample``.
     conditional = True
+    #: G takes float (N, K) class weights too (mixes of class embeddings)
+    interpolates_classes = True
     options: ConditionalOptions
 
     def __init__(self, options: ConditionalOptions, data) -> None:

@@ -116,6 +116,8 @@ class CycleGAN(Variant):
     supports = ("unpaired",)
     supports_accumulation = True
     translates = True
+    #: no latent codes: it maps images to images
+    interpolation_space = None
     options: CycleGANOptions
 
     def __init__(self, options: CycleGANOptions, data) -> None:

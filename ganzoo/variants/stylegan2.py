@@ -77,6 +77,9 @@ class StyleGAN2(AdversarialVariant):
     supports = ("images",)
     conditional = False
     default_ema = {"decay": 0.999, "start": 0}
+    #: ``sample_truncated`` pulls w towards the average w; ``ganzoo interpolate`` lerps in w
+    truncation = "w"
+    interpolation_space = "w"
     options: StyleGAN2Options
     G: StyleGAN2Generator
     D: StyleGAN2Discriminator
@@ -163,13 +166,26 @@ class StyleGAN2(AdversarialVariant):
         return self.sample_truncated(n, self.options.truncation_psi, generator)
 
     @torch.no_grad()
-    def sample_truncated(self, n: int, psi: float,
-                         generator: torch.Generator | None = None) -> torch.Tensor:
+    def sample_truncated(self, n: int, psi: float, generator: torch.Generator | None = None,
+                         labels: torch.Tensor | None = None) -> torch.Tensor:
         """``n`` samples with w pulled towards the average w: psi 0 gives the "mean" image,
-        psi 1 no truncation."""
+        psi 1 no truncation (unconditional: ``labels`` are ignored)."""
+        return self.from_latent(self.latent_codes(n, generator, psi))
+
+    @torch.no_grad()
+    def latent_codes(self, n: int, generator: torch.Generator | None = None,
+                     psi: float | None = None) -> torch.Tensor:
+        """``n`` mapped (and, with ``psi``, truncated) w's: the space ``ganzoo interpolate``
+        lerps in."""
         z = self.G.sample_latent(n, device=self._device(), generator=generator)
         with eval_mode(self.G):
-            return self.G(z, truncation_psi=psi).clamp(-1, 1)
+            return self.G.w_from_z(z, 1.0 if psi is None else psi)
+
+    @torch.no_grad()
+    def from_latent(self, codes: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Images from w's ``(N, w_dim)``, clamped to [-1, 1] as ``sample`` does."""
+        with eval_mode(self.G):
+            return self.G.synthesis_from_w(codes).clamp(-1, 1)
 
 
 @hookimpl
