@@ -75,6 +75,9 @@ class TrainSection(_Section):
     time_limit_s: float | None = Field(
         None, gt=0, le=1e9, description="stop (with a checkpoint and the final grid) after the step "
                                         "that passes this many seconds of training; resume continues")
+    time_limit_clock: Literal["wall", "cpu"] = Field(
+        "wall", description="what train.time_limit_s counts: wall-clock seconds, or the CPU seconds "
+                            "of this process (equal compute for runs sharing a busy machine)")
 
 
 class LogSection(_Section):

@@ -121,15 +121,22 @@ def load_generator(variant: Any, path: Path) -> None:
 # -- traced programs ------------------------------------------------------------------------------
 def export_ready(net: nn.Module) -> nn.Module:
     """A copy in eval mode with parametrizations (spectral norm) folded into plain weights: the
-    same outputs in eval mode, and a graph both exporters accept (ONNX has no ``vdot``)."""
+    same outputs in eval mode, and a graph both exporters accept (ONNX has no ``vdot``).
+
+    Not ``remove_parametrizations``: it deletes the property from the parametrized class, which
+    a deep copy shares with the original, and would break the live generator."""
     from torch.nn.utils import parametrize
 
     net = copy.deepcopy(net).eval()
     with torch.no_grad():
         for module in list(net.modules()):
-            if parametrize.is_parametrized(module):
-                for name in list(module.parametrizations):
-                    parametrize.remove_parametrizations(module, name, leave_parametrized=True)
+            if not parametrize.is_parametrized(module):
+                continue
+            values = {name: getattr(module, name).detach().clone() for name in module.parametrizations}
+            module.__class__ = module.__class__.__bases__[0]  # the class before parametrization
+            del module._modules["parametrizations"]
+            for name, value in values.items():
+                module.register_parameter(name, nn.Parameter(value, requires_grad=False))
     return net
 
 
@@ -180,13 +187,21 @@ def onnx_bytes(net: nn.Module, inputs: tuple[torch.Tensor, ...], check: tuple) -
     import contextlib
     import io
 
+    import logging
+
     names = onnx_input_names(inputs)
     batch = torch.export.Dim("batch")
-    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
-        warnings.simplefilter("ignore")
-        program = torch.onnx.export(net, inputs, None, dynamo=True, verbose=False, report=False,
-                                    input_names=names, output_names=["images"],
-                                    dynamic_shapes=tuple({0: batch} for _ in inputs))
+    quiet = logging.getLogger("torch.onnx")  # "torchvision is not installed", progress lines
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+            warnings.simplefilter("ignore")
+            program = torch.onnx.export(net, inputs, None, dynamo=True, verbose=False, report=False,
+                                        input_names=names, output_names=["images"],
+                                        dynamic_shapes=tuple({0: batch} for _ in inputs))
+    finally:
+        quiet.setLevel(level)
     data = program.model_proto.SerializeToString()
     if importlib.util.find_spec("onnxruntime") is None:
         return data, None
@@ -277,8 +292,19 @@ def scores_section(records: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def translation_usage(folder: str, info: Any) -> list[str]:
+    """How to translate with an exported translation model (CycleGAN)."""
+    return ["```bash", f"ganzoo translate {folder} INPUT -o OUTPUT --direction AtoB", "```", "",
+            "```python", "from ganzoo.inference import load_export", "",
+            f'model = load_export("{folder}")  # rebuilt from config.yaml + data_info.json',
+            f"fake_b = model.variant.translate(images_a, \"AtoB\")  # (N, {info.channels}, H, W) "
+            f"in [-1, 1], H and W multiples of 4", "```"]
+
+
 def usage_section(folder: str, variant: Any, info: Any, files: list[str]) -> list[str]:
     """How to sample the folder: the CLI line, Python, and the traced programs' inputs."""
+    if variant.translates:
+        return translation_usage(folder, info)
     conditional = bool(variant.conditional and info.num_classes)
     z_dim = variant.generator_net().z_dim
     call = "model.variant.sample(16, generator=torch.Generator().manual_seed(0)" + (

@@ -377,9 +377,10 @@ class Trainer:
             check_present(self.run_dir, self.identity, step)
 
     def out_of_time(self) -> bool:
-        """Whether ``train.time_limit_s`` seconds of training have passed (all ranks agree)."""
+        """Whether ``train.time_limit_s`` seconds (wall or CPU, ``train.time_limit_clock``) of
+        training have passed (all ranks agree)."""
         limit = self.cfg.train.time_limit_s
-        return limit is not None and self.stop_agreed(time.perf_counter() - self.started[0] >= limit)
+        return limit is not None and self.stop_agreed(self.clock() - self.started >= limit)
 
     def stop_agreed(self, requested: bool) -> bool:
         """Ctrl-C on any rank stops every rank at the same step."""
@@ -402,7 +403,9 @@ class Trainer:
         ctx, log_cfg, total = self.ctx, cfg.log, cfg.train.steps
         self.progress = Progress(cfg, self.start, enabled=cfg.log.progress and self.main)
         self.stack.callback(self.progress.close)
-        self.speed_mark = self.started = (time.perf_counter(), self.start)
+        self.speed_mark = (time.perf_counter(), self.start)
+        self.clock = time.process_time if cfg.train.time_limit_clock == "cpu" else time.perf_counter
+        self.started = self.clock()
         status, step = "finished", self.start
         with StopFlag() as stop:
             variant.train()

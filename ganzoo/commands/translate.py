@@ -24,7 +24,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        description=__doc__.split("\n\n", 1)[1].strip(),
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("run_dir", nargs="?", default=None,
-                   help="a cyclegan run folder (its latest good checkpoint); leave out with --weights")
+                   help="a cyclegan run folder (its latest good checkpoint) or a folder 'ganzoo "
+                        "export' wrote; leave out with --weights")
     p.add_argument("input", help="an image file or a folder of images")
     p.add_argument("-o", "--output", required=True, help="output file, or folder for a folder INPUT")
     p.add_argument("--direction", choices=("AtoB", "BtoA"), default="AtoB",
@@ -89,9 +90,9 @@ def _load_model(args: argparse.Namespace):
 
     if args.run_dir is None:
         raise GanzooError("give a run folder (RUN_DIR) or --weights FILE")
-    from ..inference import load_run
+    from ..inference import load_model
 
-    trained = load_run(args.run_dir, args.checkpoint, args.device)
+    trained = load_model(args.run_dir, args.checkpoint, args.device)  # a run or an exported folder
     variant = trained.variant
     if not variant.translates:
         raise GanzooError(f"{args.run_dir}: variant '{trained.config.variant.name}' does not translate "

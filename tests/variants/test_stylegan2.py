@@ -311,7 +311,7 @@ def test_path_length_penalty_is_positive_and_its_running_mean_updates():
     variant = tiny_variant(pl_weight=2.0, pl_every=4, pl_decay=0.1)
     penalty = variant.path_length_penalty(torch.randn(4, 16))
     first_mean = float(variant.pl_mean)
-    assert float(penalty) > 0 and first_mean > 0
+    assert float(penalty.detach()) > 0 and first_mean > 0
     penalty.backward()  # second order: reaches G's parameters
     assert variant.G.mapping.layers[0].weight.grad.abs().sum() > 0
     ctx, batches = StepContext(torch.device("cpu")), real_batches()
