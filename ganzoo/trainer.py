@@ -29,7 +29,7 @@ from .data.batched import take
 from .data.loader import make_loader
 from .ema import EMA
 from .errors import CheckpointError, ConfigError, GanzooError, TrainingError
-from .evaluation import score
+from .evaluation import check_labels_needed, score
 from .fileio import atomic_write_text
 from .images import render, save_png
 from .interfaces import StepContext, Variant
@@ -185,6 +185,11 @@ class Trainer:
             distributed.broadcast_module(self.variant)
             torch.manual_seed(cfg.seed + 7919 * dinfo.rank)  # each rank draws its own noise
         apply_speed_options(cfg, self.variant, self.info, device, dinfo)
+        if cfg.eval is not None:  # refuse per-class metrics now, not at the first evaluation
+            try:
+                check_labels_needed(self.variant, self.info, cfg.eval.metrics, cfg.variant.name)
+            except GanzooError as e:
+                raise ConfigError(f"eval.metrics: {e}", file=cfg.source, key="eval.metrics") from None
         self.dataset = self.source.dataset("train")
         if len(self.dataset) == 0:
             raise GanzooError(f"data set '{cfg.data.name}' is empty; check data options in {cfg.source}")

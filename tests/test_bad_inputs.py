@@ -209,6 +209,22 @@ def _case_truncated_run(d: Path, s: Shared) -> Invocation:
     return ganzoo("sample", run)
 
 
+def _case_damaged_export(d: Path, s: Shared) -> Invocation:
+    """A real export of the run whose weights file then loses its tail."""
+    run = copy_run(d, s)
+    subprocess.run([sys.executable, "-m", "ganzoo", "export", run, "-o", "exp"], cwd=d, check=True,
+                   capture_output=True)
+    weights = d / "exp" / "generator.safetensors"
+    weights.write_bytes(weights.read_bytes()[:100])
+    return ganzoo("sample", "exp", "-o", "grid.png")
+
+
+def _case_export_not_empty(d: Path, s: Shared) -> Invocation:
+    (d / "exp").mkdir()
+    (d / "exp" / "notes.txt").write_text("kept\n")
+    return ganzoo("export", copy_run(d, s), "-o", "exp")
+
+
 def _case_foreign(source: str) -> Callable[[Path, Shared], Invocation]:
     def setup(d: Path, s: Shared) -> Invocation:
         run = copy_run(d, s)
@@ -511,6 +527,23 @@ CASES: list[Case] = [
     C("sample_npz_unwritable", "`sample --npz` under a file (checked before the PNG is written)",
       lambda d, s: ganzoo("sample", copy_run(d, s), "-o", "grid.png", "--npz", config(d) + "/s.npz"),
       ("--npz", "cfg.yaml is a file")),
+    C("sample_truncation_unsupported", "`sample --truncation 0.5` of a variant without a truncation trick",
+      lambda d, s: ganzoo("sample", copy_run(d, s), "--truncation", "0.5"),
+      ("--truncation 0.5", "'vanilla'", "leave --truncation out")),
+    C("interpolate_bad_suffix", "`interpolate -o strip.txt` (neither a strip nor an animation)",
+      lambda d, s: ganzoo("interpolate", copy_run(d, s), "-o", "strip.txt"), ("strip.txt", ".png", ".gif")),
+    C("export_to_a_file", "`export -o` names an existing file",
+      lambda d, s: ganzoo("export", copy_run(d, s), "-o", config(d)), ("cfg.yaml", "is a file")),
+    C("export_not_empty", "`export -o` into a folder that holds other files",
+      _case_export_not_empty, ("exp", "not empty", "--force")),
+    C("export_bad_format", "`export --format pickle`",
+      lambda d, s: ganzoo("export", copy_run(d, s), "-o", "exp", "--format", "pickle"),
+      ("--format", "'pickle'", "torchscript", "onnx")),
+    C("sample_damaged_export", "`sample` of an exported folder whose weights file was cut short",
+      _case_damaged_export, ("exp/generator.safetensors", "SHA-256", "export the run again")),
+    C("eval_metric_needs_classes", "a per-class metric (`intra_fid`) in `eval.metrics` of an unconditional run",
+      lambda d, s: ganzoo("run", config(d), "eval={metrics: [intra_fid], every: 1, n: 30}"),
+      ("cfg.yaml", "eval.metrics", "'intra_fid'", "not conditional", "leave 'intra_fid' out")),
     C("eval_no_metrics", "`eval --metrics ','` (names no metric)",
       lambda d, s: ganzoo("eval", copy_run(d, s), "--metrics", ","), ("--metrics", "names no metric")),
     C("eval_disk_full", "the disk fills while `eval` saves its scores (`ulimit -f`); they are printed first",

@@ -106,3 +106,17 @@ def test_eval_scores_conditional_runs_per_class_and_refuses_unconditional_ones(t
     per_class = [record["values"][f"fid_class_{c}"] for c in range(K)]
     assert record["value"] == pytest.approx(float(np.mean(per_class)), rel=1e-12)
     assert sum(record["protocol"]["options"]["n_fake_per_class"]) == 30
+
+
+def test_run_refuses_a_per_class_metric_for_an_unconditional_variant_before_training(tmp_path):
+    """The refusal comes at start-up, naming the file and key, before any run folder exists."""
+    data = {"name": "shapes", "image_size": 16, "channels": 1, "size": 64, "num_classes": K}
+    cfg = tiny_config({"name": "dcgan", "z_dim": 8, "ngf": 4, "ndf": 4}, data, tmp_path / "runs", steps=4)
+    cfg["eval"] = {"every": 2, "n": 30, "metrics": ["intra_fid"], "extractor": "raw"}
+    path = tmp_path / "dcgan_intra.yaml"
+    import yaml
+    path.write_text(yaml.safe_dump(cfg))
+    code, err = cli("run", path)
+    assert code == 2 and err.count("\n") == 1, err
+    assert f"{path}: eval.metrics: metric 'intra_fid'" in err and "not conditional" in err
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
