@@ -203,3 +203,22 @@ def test_training_speed_leaves_out_evaluation_time():
                {"step": 30, "kind": "train", "time": 118.0, "steps_per_s": 2.0}]
     assert training_speed(records) == pytest.approx(2.0)
     assert training_speed([]) is None
+
+
+def test_a_run_stopped_by_its_time_limit_counts_and_reports_the_steps_it_trained(tmp_path, capsys):
+    """Equal-compute comparisons stop every run on ``train.time_limit_s``: each is scored, and
+    its row says how many steps it trained, not the (unreached) planned count."""
+    cfg = write_config(tmp_path / "van.yaml", {"name": "vanilla", "z_dim": 2, "g_hidden": [16],
+                                               "d_hidden": [16]})
+    out = tmp_path / "bench"
+    code = main(["bench", str(cfg), "--seeds", "1", "--out", str(out), "-n", "200", "--eval-points", "1",
+                 "--threads", "1", "train.steps=1000000", "train.time_limit_s=1"])
+    assert code == 0, capsys.readouterr().err[-600:]
+    r = json.loads((out / "van" / "seed0" / "bench.json").read_text())
+    (ckpt,) = (out / "van" / "seed0" / "checkpoints").glob("step_*.pt")
+    trained = int(ckpt.stem.split("_")[1])
+    assert 0 < trained < 1_000_000
+    assert r["steps"] == trained and r["planned_steps"] == 1_000_000
+    assert r["metrics"][0]["step"] == trained
+    row = next(line for line in (out / "results.md").read_text().splitlines() if line.startswith("| `van` | 0 |"))
+    assert f"| `van` | 0 | {trained} |" in row

@@ -105,11 +105,13 @@ def evaluate_run(spec: RunSpec, eval_seed: int) -> dict[str, Any]:
     speed = training_speed(log)
     speed_source = "trainer log intervals, in-training evaluations excluded"
     if speed is None and wall:
-        speed, speed_source = spec.steps / wall, "steps / wall time of the training process"
+        speed, speed_source = trained.step / wall, "steps / wall time of the training process"
     net = trained.variant.generator_net()
     return {
         "config": spec.config, "name": spec.name, "seed": spec.seed, "run_dir": str(spec.run_dir),
-        "key": spec.key(eval_seed), "steps": spec.steps, "checkpoint": str(trained.checkpoint),
+        # the steps trained: fewer than planned when train.time_limit_s stopped the run
+        "key": spec.key(eval_seed), "steps": trained.step, "planned_steps": spec.steps,
+        "checkpoint": str(trained.checkpoint),
         "variant": trained.config.variant.name, "data": trained.config.data.name, "kind": spec.kind,
         "wall_s": wall, "training_processes": len(segments), "steps_per_s": speed,
         "load_average_1min": [x for s in segments for x in _segment_load(s)],
