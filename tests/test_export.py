@@ -35,12 +35,7 @@ DCGAN_TINY = {"name": "dcgan", "z_dim": 8, "ngf": 4, "ndf": 4}
 COND_TINY = {"name": "conditional", "z_dim": 8, "ngf": 4, "ndf": 4, "embed_dim": 4, "g_conditioning": "cbn"}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def cli(*argv: str) -> tuple[int, str]:

@@ -30,12 +30,7 @@ INFO32 = DataInfo(name="shapes", kind="images", shape=(3, 32, 32), num_classes=K
 UNLABELLED = DataInfo(name="shapes", kind="images", shape=(3, 16, 16))
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def busy_batchnorm(variant):

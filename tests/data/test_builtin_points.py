@@ -16,13 +16,7 @@ from ganzoo.data.builtin import (Grid, Grid25WGANGP, MixtureOptions, PointsOptio
 from ganzoo.errors import DataError
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """These tensors are tiny: on a busy 2-core machine intra-op threads only add waiting."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def make(cls, **kw):

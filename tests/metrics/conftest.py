@@ -8,12 +8,8 @@ import torch
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
-    """The tensors here are tiny; one thread avoids OpenMP's slowdown on a busy 2-core machine."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+def _one_thread(one_thread):
+    """The tensors here are tiny: every metrics test runs on one thread (tests/conftest.py)."""
 
 
 @pytest.fixture(scope="session")

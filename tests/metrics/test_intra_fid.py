@@ -10,6 +10,7 @@ from functools import partial
 import numpy as np
 import pytest
 import torch
+import yaml
 
 from ganzoo.cli import main
 from ganzoo.config import config_from_dict
@@ -114,7 +115,6 @@ def test_run_refuses_a_per_class_metric_for_an_unconditional_variant_before_trai
     cfg = tiny_config({"name": "dcgan", "z_dim": 8, "ngf": 4, "ndf": 4}, data, tmp_path / "runs", steps=4)
     cfg["eval"] = {"every": 2, "n": 30, "metrics": ["intra_fid"], "extractor": "raw"}
     path = tmp_path / "dcgan_intra.yaml"
-    import yaml
     path.write_text(yaml.safe_dump(cfg))
     code, err = cli("run", path)
     assert code == 2 and err.count("\n") == 1, err
