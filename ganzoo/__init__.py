@@ -38,6 +38,7 @@ _LAZY = {
     "get_dataset": "ganzoo.plugins",
     "load_config": "ganzoo.config",
     "train": "ganzoo.trainer",
+    "load_generator": "ganzoo.inference",
 }
 
 __all__ = ["hookimpl", "__version__", "API_VERSION", *_LAZY]

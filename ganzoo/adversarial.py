@@ -13,9 +13,10 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 import torch
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from .augment import ADAOptions, AugmentedDiscriminator, build_augment
+from .compat import check_loss_scores, schema_mismatch
 from .errors import GanzooError
 from .interfaces import (Betas, Discriminator, Generator, StepContext, Variant, VariantOptions,
                          eval_mode)
@@ -40,6 +41,16 @@ class RegularizedOptions(VariantOptions):
     ada: ADAOptions | None = Field(
         None, description="adaptive discriminator augmentation, e.g. {target: 0.6} (see "
                           "ganzoo.augment); null: off")
+
+    @model_validator(mode="after")
+    def _regularizers_read_these_scores(self):
+        """Regularizers that cannot read this variant's scores (``d_scores``) are refused here,
+        so ``ganzoo config check`` names them (checked again when the variant is built)."""
+        registry = loaded_registry()
+        message = registry and schema_mismatch(registry, self.name, None, self.regularizers)
+        if message:
+            raise ValueError(message)
+        return self
 
 
 class AdversarialOptions(RegularizedOptions):
@@ -66,6 +77,15 @@ class AdversarialOptions(RegularizedOptions):
             raise ValueError(str(exc)) from None
         return v
 
+    @model_validator(mode="after")
+    def _loss_reads_these_scores(self):
+        """A loss that cannot read this variant's scores is refused here too (see above)."""
+        registry = loaded_registry()
+        message = registry and schema_mismatch(registry, self.name, self.loss, [])
+        if message:
+            raise ValueError(message)
+        return self
+
 
 class AdversarialVariant(Variant):
     """G, D, a loss and the alternating update. Subclasses implement ``build_networks``."""
@@ -79,7 +99,10 @@ class AdversarialVariant(Variant):
         super().__init__(options, data)
         get_registry().entry("losses", options.loss)  # unknown loss -> error with suggestion
         self.loss = create_loss(options.loss)
-        self.regularizers = RegularizerSet(self.regularizer_specs(), data.kind)
+        check_loss_scores(self.loss, options.loss, options.name, self.d_scores)
+        self.regularizers = RegularizerSet(self.regularizer_specs(), data.kind, self.d_scores,
+                                           options.name)
+        self.term_logs: dict[str, torch.Tensor] = {}
         self.G, self.D = self.build_networks()
         self.augment = build_augment(getattr(options, "ada", None), data.kind)
 
@@ -108,6 +131,31 @@ class AdversarialVariant(Variant):
     def after_d_step(self) -> None:
         """Called after each discriminator update (weight clipping goes here)."""
 
+    # Hooks for variants whose D has more than the adversarial output (a class head, a Q head,
+    # an autoencoder's code) and whose losses have more terms. ``discriminate`` returns the scores
+    # the loss reads and whatever else the extra terms need ("aux"); the extra terms join the
+    # losses as they are (weighted by the variant) and are logged under their keys.
+    def discriminate(self, critic: torch.nn.Module, x: torch.Tensor,
+                     labels: torch.Tensor | None) -> tuple[torch.Tensor, Any]:
+        """D's scores of ``x`` and its auxiliary outputs (default: none)."""
+        return critic(x, labels), None
+
+    def discriminator_extra(self, z: torch.Tensor, labels: torch.Tensor | None, real_aux: Any,
+                            fake_aux: Any) -> dict[str, torch.Tensor]:
+        """Extra terms of the D loss, by log name (default: none)."""
+        return {}
+
+    def generator_extra(self, z: torch.Tensor, labels: torch.Tensor | None,
+                        fake_aux: Any) -> dict[str, torch.Tensor]:
+        """Extra terms of the G loss, by log name (default: none)."""
+        return {}
+
+    def _with_extra(self, loss: torch.Tensor, extra: dict[str, torch.Tensor]) -> torch.Tensor:
+        for name, value in extra.items():
+            self.term_logs[name] = value.detach()
+            loss = loss + value
+        return loss
+
     def train_step(self, batches: Iterator[dict[str, torch.Tensor]], ctx: StepContext) -> dict[str, Any]:
         """``d_steps`` D updates, each on fresh real batches, then one G update.
 
@@ -120,7 +168,7 @@ class AdversarialVariant(Variant):
             loss_d, micro = self.discriminator_update(batches, ctx, ctx.step_index * d_steps + i)
             self.after_d_step()
         loss_g = self.generator_update(micro, ctx, ctx.step_index)
-        logs = {"loss_d": loss_d, "loss_g": loss_g, **self.regularizers.logs()}
+        logs = {"loss_d": loss_d, "loss_g": loss_g, **self.term_logs, **self.regularizers.logs()}
         return logs if self.augment is None else {**logs, **self.augment.logs()}
 
     def d_view(self) -> torch.nn.Module:
@@ -143,11 +191,13 @@ class AdversarialVariant(Variant):
             with ctx.autocast():
                 with torch.no_grad():
                     fake = self.G(z, labels)
-                real_scores, fake_scores = critic(real, labels), critic(fake, labels)
+                real_scores, real_aux = self.discriminate(critic, real, labels)
+                fake_scores, fake_aux = self.discriminate(critic, fake, labels)
                 d_loss = self.loss.d_loss(real_scores, fake_scores)
                 terms = self.regularizers.terms("D", update_index, DiscriminatorTerms(
                     critic, real, fake, labels, real_scores, fake_scores))
                 total = d_loss + sum(terms.values()) if terms else d_loss
+                total = self._with_extra(total, self.discriminator_extra(z, labels, real_aux, fake_aux))
             ctx.backward(total)
             loss_sum = loss_sum + d_loss.detach()
             micro.append((real, labels))
@@ -168,7 +218,7 @@ class AdversarialVariant(Variant):
             z = self.G.sample_latent(real.shape[0], device=self._device())
             with ctx.autocast():
                 fake = self.G(z, labels)
-                fake_scores = critic(fake, labels)
+                fake_scores, fake_aux = self.discriminate(critic, fake, labels)
                 real_scores = None
                 if self.loss.uses_real_scores_in_g:
                     with torch.no_grad():
@@ -177,6 +227,7 @@ class AdversarialVariant(Variant):
                 terms = self.regularizers.terms("G", update_index, GeneratorTerms(
                     self.G, critic, z, labels, fake, fake_scores))
                 total = g_loss + sum(terms.values()) if terms else g_loss
+                total = self._with_extra(total, self.generator_extra(z, labels, fake_aux))
             ctx.backward(total)
             loss_sum = loss_sum + g_loss.detach()
         ctx.step(opt_g, "G")

@@ -41,10 +41,11 @@ def save_checkpoint(state: dict[str, Any], path: str | Path) -> Path:
 
 
 def is_refused_pickle(exc: BaseException) -> bool:
-    """Whether ``torch.load(weights_only=True)`` failed because the pickle asks for code."""
+    """Whether ``torch.load(weights_only=True)`` failed because the pickle asks for code (a
+    global it would import and call), not because the bytes are no pickle at all (random bytes
+    give "Unsupported operand")."""
     text = str(exc)
-    return isinstance(exc, pickle.UnpicklingError) and (
-        "weights_only" in text or "GLOBAL" in text or "Unsupported global" in text)
+    return isinstance(exc, pickle.UnpicklingError) and ("GLOBAL" in text or "Unsupported global" in text)
 
 
 def load_error_reason(exc: BaseException) -> str:
@@ -55,16 +56,24 @@ def load_error_reason(exc: BaseException) -> str:
         found = re.search(r"GLOBAL ([\w.]+)", text)
         what = f" that would call {found.group(1)}" if found else ""
         return f"refused to load: the file holds pickled code{what}, which ganzoo never runs"
+    operand = re.search(r"Unsupported operand (\d+)", text)
+    if operand:
+        return f"its bytes are not a PyTorch file (byte {operand.group(1)} is no pickle instruction)"
     first = text.splitlines()[0] if text else type(exc).__name__
     return first.split(". ")[0][:160]
 
 
-def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    """Load a ganzoo checkpoint safely; errors name the file and what to do."""
+def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu",
+                    training: bool = False) -> dict[str, Any]:
+    """Load a ganzoo checkpoint safely; errors name the file and what to do. ``training``
+    also checks what a resume restores (:func:`check_training_fields`)."""
+    from .data.walk import entry_kind
+
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"{path}: checkpoint not found; give a step_*.pt file from a run's "
-                              f"checkpoints folder")
+    kind = entry_kind(path)
+    if kind != "file":
+        what = "checkpoint not found" if kind == "unreadable entry" else f"a {kind}, not a checkpoint file"
+        raise CheckpointError(f"{path}: {what}; give a step_*.pt file from a run's checkpoints folder")
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
@@ -79,7 +88,7 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a ganzoo checkpoint (no '{FORMAT}' marker); "
                               f"for raw network weights use the command's --weights option")
-    check_structure(state, path)
+    check_structure(state, path, training=training)
     return state
 
 
@@ -106,9 +115,45 @@ def check_structure(state: dict[str, Any], path: str | Path, training: bool = Fa
     if bad is not None:
         raise CheckpointError(f"{path}: damaged or not written by ganzoo: model entry '{bad}' is "
                               f"not a tensor; use another checkpoint of the run")
-    if training and state["step"] < 0 or training and state["data_position"] < 0:
-        raise CheckpointError(f"{path}: damaged: negative step or data position; use another "
-                              f"checkpoint of the run")
+    if training:
+        check_training_fields(state, path)
+
+
+def _training_field_problem(state: dict[str, Any]) -> tuple[str, str] | None:
+    """(entry, what is wrong) for the first resume-only entry that cannot be used as saved."""
+    from .runtime import rng_state_problem
+
+    if state["step"] < 0 or state["data_position"] < 0:
+        return "step", "a negative step or data position"
+    ranks = state["rng"] if isinstance(state["rng"], list) else [state["rng"]]
+    problems = [rng_state_problem(r) for r in ranks] if ranks else ["it is empty"]
+    if any(problems):
+        return "rng", next(p for p in problems if p)
+    ema = state.get("ema", {})
+    if not isinstance(ema, dict) or not all(torch.is_tensor(v) for v in ema.values()):
+        return "ema", "not a mapping of tensors"
+    best = state.get("best", {})
+    if not isinstance(best, dict) or best and not (
+            isinstance(best.get("metric"), str) and isinstance(best.get("value"), (int, float))
+            and isinstance(best.get("step"), int)):
+        return "best", "not a record of metric, value and step"
+    for key in ("optimizers", "schedulers", "scaler"):
+        value = state.get(key, {})
+        if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()) \
+                and key != "scaler":
+            return key, "not a mapping of state dicts"
+    return None
+
+
+def check_training_fields(state: dict[str, Any], path: str | Path) -> None:
+    """Refuse a checkpoint whose resume-only entries (step, RNG states, EMA, best score,
+    optimizer/scheduler/scaler states) cannot be restored as saved, naming the entry: checked
+    before anything is restored or written."""
+    problem = _training_field_problem(state)
+    if problem is not None:
+        key, what = problem
+        raise CheckpointError(f"{path}: damaged or not written by ganzoo: its '{key}' entry cannot "
+                              f"be restored ({what}); use another checkpoint of the run")
 
 
 def list_checkpoints(run_dir: str | Path) -> list[Path]:
@@ -120,13 +165,14 @@ def list_checkpoints(run_dir: str | Path) -> list[Path]:
     return [p for _, p in sorted(found)]
 
 
-def latest_good_checkpoint(run_dir: str | Path,
-                           skipped: list[str] | None = None) -> tuple[Path, dict[str, Any]] | None:
-    """The newest checkpoint that loads, skipping corrupt ones with a warning (and their reasons
-    appended to ``skipped``, for an error that says why none could be used)."""
+def latest_good_checkpoint(run_dir: str | Path, skipped: list[str] | None = None,
+                           training: bool = False) -> tuple[Path, dict[str, Any]] | None:
+    """The newest checkpoint that loads (and, with ``training``, that a resume can restore),
+    skipping corrupt ones with a warning (and their reasons appended to ``skipped``, for an
+    error that says why none could be used)."""
     for path in reversed(list_checkpoints(run_dir)):
         try:
-            return path, load_checkpoint(path)
+            return path, load_checkpoint(path, training=training)
         except CheckpointError as exc:
             warnings.warn(f"skipping {exc}", stacklevel=2)
             if skipped is not None:

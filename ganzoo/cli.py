@@ -11,13 +11,14 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import threading
 import warnings
 
 from . import __version__
 
 #: Command modules under ganzoo.commands, in the order ``--help`` lists them.
-COMMANDS = ("run", "resume", "sample", "interpolate", "translate", "eval", "fid", "export", "config",
-            "data", "plugins", "list", "bench", "new_plugin")
+COMMANDS = ("run", "resume", "sample", "interpolate", "translate", "upscale", "inpaint", "encode", "eval", "fid", "export", "import_",
+            "config", "data", "plugins", "list", "bench", "new_plugin")
 
 
 class GanzooArgumentParser(argparse.ArgumentParser):
@@ -63,6 +64,29 @@ def _one_line_warnings(message, category, filename, lineno, file=None, line=None
     return f"ganzoo: warning: {message}\n"
 
 
+def _one_line_thread_error(args) -> None:
+    """A library's background thread that dies (TensorBoard's event writer on a full disk)
+    gets one warning line, not a traceback; the command itself reports what it could not do."""
+    if args.exc_type is SystemExit:
+        return
+    name = getattr(args.thread, "name", "a background thread")
+    print(f"ganzoo: warning: {name} stopped: {args.exc_type.__name__}: {args.exc_value}", file=sys.stderr)
+
+
+def _working_folder_exists() -> bool:
+    """A deleted working folder makes relative paths meaningless and native libraries (MKL)
+    abort while loading; say so in one line before anything is imported."""
+    import os
+
+    try:
+        os.getcwd()
+        return True
+    except OSError:
+        print("ganzoo: error: the current working folder no longer exists (deleted or moved); "
+              "cd to an existing folder and run the command again", file=sys.stderr)
+        return False
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one command; returns the exit status (0, 2 for bad input, 130 when interrupted)."""
     parser = build_parser()
@@ -75,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if args.command is None else 2
     if not args.debug:
         warnings.formatwarning = _one_line_warnings
+        threading.excepthook = _one_line_thread_error
+    if not _working_folder_exists():
+        return 2
     from .errors import GanzooError
 
     try:

@@ -126,7 +126,8 @@ class DistributedSection(_Section):
 class EvalSection(_Section):
     every: int = Field(1000, gt=0, le=INT_MAX, description="score every N steps (and at the end)")
     metrics: list[str] = Field(["fid"], min_length=1, description="see 'ganzoo list metrics'")
-    n: int = Field(1000, gt=1, le=INT_MAX, description="generated and real samples per evaluation")
+    n: int = Field(1000, gt=1, le=1_000_000, description="generated and real samples per evaluation "
+                                                        "(50000 is the usual FID protocol)")
     best: str | None = Field(None, description="keep checkpoints/best.pt by this metric")
     extractor: str | None = Field(None, description="feature extractor (default: automatic)")
     split: str = Field("train", description="real data split")
@@ -152,6 +153,10 @@ class _TopLevel(_Section):
     ema: EMASection | None = None
     distributed: DistributedSection = DistributedSection()
     eval: EvalSection | None = None
+    init_from: str | None = Field(
+        None, min_length=1, description="a 'ganzoo export' or 'ganzoo import' folder: a new run starts "
+                                        "from its generator (and discriminator.safetensors when present) "
+                                        "to fine-tune it; its variant and networks must match this run's")
 
     @field_validator("device")
     @classmethod
@@ -190,6 +195,7 @@ class RunConfig:
     distributed: DistributedSection = field(default_factory=DistributedSection)
     eval: EvalSection | None = None
     overrides: list[str] = field(default_factory=list)
+    init_from: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -200,6 +206,7 @@ class RunConfig:
             "ema": self.ema.model_dump() if self.ema else None,
             "distributed": self.distributed.model_dump(),
             "eval": self.eval.model_dump() if self.eval else None,
+            **({"init_from": self.init_from} if self.init_from is not None else {}),
         }
 
     def to_yaml(self) -> str:
@@ -537,4 +544,5 @@ def config_from_dict(data: Any, *, file: str = "<config>", lines: dict | None = 
     return RunConfig(source=file, run=top.run, seed=top.seed, device=top.device,
                      precision=top.precision, variant=variant_opts, data=data_opts, train=top.train,
                      log=top.log, checkpoint=top.checkpoint, ema=top.ema,
-                     distributed=top.distributed, eval=top.eval, overrides=overrides)
+                     distributed=top.distributed, eval=top.eval, overrides=overrides,
+                     init_from=top.init_from)

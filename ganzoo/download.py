@@ -32,27 +32,76 @@ _CHUNK = 1 << 16
 RETRIES = 2
 #: HTTP statuses worth another try; any other 4xx is final.
 _TRANSIENT_4XX = {408, 425, 429}
+def usable_dir(path: Path, what: str, setting: str) -> Path:
+    """``path`` created if missing and checked writable, or one line naming it, what it is for
+    and the setting that moves it (a file in its place, no permission, a read-only or virtual
+    file system such as /proc)."""
+    from .errors import GanzooError
+
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        ok = path.is_dir() and os.access(path, os.W_OK | os.X_OK)
+        reason = "it is not writable"
+    except OSError as exc:
+        blocker = next((p for p in [path, *path.parents] if p.exists() and not p.is_dir()), None)
+        ok, reason = False, (f"{blocker} is a file, not a folder" if blocker else exc.strerror or str(exc))
+    if not ok:
+        raise GanzooError(f"cannot use {path} as ganzoo's {what}: {reason}; set {setting} to a "
+                          f"writable folder")
+    return path
+
+
 def cache_dir(sub: str = "") -> Path:
-    """ganzoo's cache folder (``$GANZOO_CACHE`` or the platform's user cache), created."""
+    """ganzoo's cache folder (``$GANZOO_CACHE`` or the platform's user cache), created: the one
+    place that resolves and checks it."""
     env = os.environ.get("GANZOO_CACHE", "").strip()
     if env:
-        base = Path(env).expanduser()
+        base, setting = Path(env).expanduser(), f"GANZOO_CACHE (now {env})"
     else:
         import platformdirs
 
-        base = Path(platformdirs.user_cache_dir("ganzoo"))
-    path = base / sub if sub else base
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+        base, setting = Path(platformdirs.user_cache_dir("ganzoo")), "GANZOO_CACHE"
+    return usable_dir(base / sub if sub else base, "cache folder", setting)
+
+
+def point_library_cache(env: str, sub: str) -> None:
+    """Send a library's cache/config folder (``env``, e.g. ``MPLCONFIGDIR``) to ganzoo's cache
+    folder ``sub`` instead of the home folder, unless the user set ``env``; a temporary folder,
+    removed at exit, when the cache folder cannot be used. Call it before importing the library."""
+    from .errors import GanzooError
+
+    if os.environ.get(env):
+        return
+    try:
+        os.environ[env] = str(cache_dir(sub))
+    except GanzooError:
+        import atexit
+        import tempfile
+
+        tmp = tempfile.mkdtemp(prefix=f"ganzoo-{sub}-")
+        atexit.register(shutil.rmtree, tmp, ignore_errors=True)
+        os.environ[env] = tmp
+
+
+def cache_dir_or_none(sub: str) -> Path | None:
+    """``cache_dir(sub)`` for a cache that is only an optimisation: None, with one warning, when
+    the cache folder cannot be used (the caller computes without it)."""
+    import warnings
+
+    from .errors import GanzooError
+
+    try:
+        return cache_dir(sub)
+    except GanzooError as exc:
+        warnings.warn(f"{exc} (working without the {sub} cache)", stacklevel=2)
+        return None
 
 
 def data_dir() -> Path:
     """Where data sets live by default (``$GANZOO_DATA`` or ``cache_dir("data")``), created."""
     env = os.environ.get("GANZOO_DATA", "").strip()
     if env:
-        path = Path(env).expanduser()
-        path.mkdir(parents=True, exist_ok=True)
-        return path
+        return usable_dir(Path(env).expanduser(), "data folder", f"GANZOO_DATA (now {env})")
     return cache_dir("data")
 
 

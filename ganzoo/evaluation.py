@@ -14,6 +14,9 @@ import torch
 from .data.batched import take
 from .errors import GanzooError
 
+#: data kinds whose runs map inputs to outputs and are scored against ground truth
+PAIRED_KINDS = ("paired", "multi_domain")
+
 
 @torch.no_grad()
 def generate(variant: Any, info: Any, n: int, seed: int, chunk: int = 500) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -64,14 +67,19 @@ def check_labels_needed(variant: Any, info: Any, metrics: list[str], name: str) 
 def score(variant: Any, source: Any, info: Any, metrics: list[str], *, n: int, seed: int = 0,
           split: str = "train", extractor: str | None = None, weights: str | None = None,
           device: str = "cpu", progress: bool = False) -> list[dict[str, Any]]:
-    from .download import cache_dir
+    from .download import cache_dir_or_none
     from .metrics.evaluate import evaluate
 
+    if info.kind in PAIRED_KINDS:  # outputs scored against ground truth: see ganzoo.paired_eval
+        from .paired_eval import score_paired
+
+        return score_paired(variant, source, info, metrics, n=n, seed=seed, split=split,
+                            extractor=extractor, weights=weights, device=device, progress=progress)
     check_labels_needed(variant, info, metrics, getattr(variant.options, "name", type(variant).__name__))
     fake, labels = generate(variant, info, n, seed)
     real, real_labels = real_batch(source, n, split)
     records = evaluate(fake, real, info, metrics, extractor=extractor, weights=weights,
-                       real_stats_cache=cache_dir("stats"), seed=seed, device=device,
+                       real_stats_cache=cache_dir_or_none("stats"), seed=seed, device=device,
                        data_source=source, fake_labels=labels, real_labels=real_labels,
                        progress=progress)
     for r in records:

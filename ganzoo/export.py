@@ -13,8 +13,10 @@
   (``torch.onnx.export(dynamo=True)``, the ``ganzoo[onnx]`` extra), both checked against the
   eager generator before they are written.
 
-Everything goes to a temporary folder beside DIR that is renamed to DIR at the end, so DIR is
-either the old folder or the complete new one.
+A new DIR is written in a temporary folder beside it and renamed at the end, so it appears
+whole or not at all. ``--force`` over an earlier export replaces only the files that export wrote
+and listed in its manifest, still unchanged (checksums); anything else in DIR is kept, and a DIR
+that is or holds a run folder is never touched.
 """
 
 from __future__ import annotations
@@ -205,6 +207,9 @@ def onnx_bytes(net: nn.Module, inputs: tuple[torch.Tensor, ...], check: tuple) -
     data = program.model_proto.SerializeToString()
     if importlib.util.find_spec("onnxruntime") is None:
         return data, None
+    # onnxruntime otherwise keeps a telemetry device id under ~/.cache/Microsoft: nothing of
+    # ganzoo's is written outside the export folder and ganzoo's own cache
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
     import onnxruntime
 
     session = onnxruntime.InferenceSession(data, providers=["CPUExecutionProvider"])
@@ -321,7 +326,8 @@ def usage_section(folder: str, variant: Any, info: Any, files: list[str]) -> lis
     return lines
 
 
-def model_card(trained: Any, run_dir: Path | None, folder: str, files: list[str]) -> str:
+def model_card(trained: Any, run_dir: Path | None, folder: str, files: list[str],
+               extra: list[str] | None = None) -> str:
     cfg, variant, info = trained.config, trained.variant, trained.info
     classes = f", {info.num_classes} classes" + (f" ({', '.join(info.class_names)})" if info.class_names else "") \
         if info.num_classes else ""
@@ -335,15 +341,58 @@ def model_card(trained: Any, run_dir: Path | None, folder: str, files: list[str]
              f"| checkpoint | `{Path(str(trained.checkpoint)).name}` |",
              f"| weights | {weights} |", "", "## Scores", "", *scores_section(recorded_scores(run_dir)),
              "", "## Files", "", *[f"- `{name}`" for name in files], "", "## Use", "",
-             *usage_section(folder, variant, info, files), ""]
+             *usage_section(folder, variant, info, files), "", *(extra or [])]
     return "\n".join(lines)
 
 
 # -- writing the folder ---------------------------------------------------------------------------
+def _manifest_of(out: Path) -> dict[str, Any] | None:
+    """The earlier export's manifest in ``out`` (None if there is none or it is not ours)."""
+    try:
+        manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        return None
+    return manifest if isinstance(manifest.get("sha256"), dict) else None
+
+
+def _sha256(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() and not path.is_symlink() else None
+    except OSError:
+        return None
+
+
+def exported_files(out: Path, manifest: dict[str, Any]) -> set[str]:
+    """Names of the files in ``out`` that the earlier export wrote and that are unchanged since
+    (listed in its manifest with the same SHA-256): the only files ``--force`` may replace or
+    remove. Manifests before the model card was listed: its README.md counts while it still
+    reads as the card ganzoo wrote."""
+    found = {MANIFEST}
+    for name, digest in manifest["sha256"].items():
+        if isinstance(name, str) and "/" not in name and _sha256(out / name) == digest:
+            found.add(name)
+    card = out / CARD
+    if CARD not in manifest["sha256"] and card.is_file() and not card.is_symlink():
+        try:
+            if "\nExported by ganzoo " in card.read_text(encoding="utf-8"):
+                found.add(CARD)
+        except (OSError, UnicodeDecodeError):
+            pass
+    return found
+
+
 def check_destination(out: Path, force: bool, run_dir: Path | None) -> None:
-    """Refuse, before any work, a DIR that holds something other than an earlier export."""
-    if out.exists() and not out.is_dir():
-        raise GanzooError(f"-o {out} is a file; give a folder name for the export")
+    """Refuse, before any work, a DIR that holds something other than an earlier export, or
+    (even with ``--force``) one that is or holds a run folder."""
+    from .rundir import holds_a_run
+
+    from .data.walk import entry_kind
+
+    kind = entry_kind(out)
+    if kind not in ("folder", "unreadable entry") or out.is_symlink() and kind != "folder":
+        raise GanzooError(f"-o {out} is a {kind}; give a folder name for the export")
     if run_dir is not None:
         target, run = out.resolve(), Path(run_dir).resolve()
         if target == run or target in run.parents:
@@ -353,41 +402,93 @@ def check_destination(out: Path, force: bool, run_dir: Path | None) -> None:
     if not force:
         raise GanzooError(f"-o {out} exists and is not empty; give a new folder, or --force to "
                           f"replace an earlier export there")
-    if not (out / MANIFEST).is_file():
+    run = holds_a_run(out)
+    if run is not None:
+        raise GanzooError(f"-o {out} is or holds the run folder {run}; --force never replaces a "
+                          f"run: give another folder")
+    if _manifest_of(out) is None:
         raise GanzooError(f"-o {out}: --force replaces only a folder 'ganzoo export' wrote (with "
                           f"{MANIFEST}); this one is not, so it is kept: give another folder")
 
 
-def write_folder(files: dict[str, bytes], out: Path) -> None:
-    """``files`` into a temporary folder beside ``out``, renamed to ``out`` at the end; an
-    earlier folder there is moved aside first and deleted only once the new one is in place."""
-    from .fileio import atomic_write_bytes, write_error
+def _check_replaceable(out: Path, names: list[str], ours: set[str]) -> None:
+    """Every file the new export writes over must be one the earlier export wrote, unchanged."""
+    for name in names:
+        if (out / name).exists() or (out / name).is_symlink():
+            if name not in ours:
+                raise GanzooError(f"-o {out}: {name} there was changed since the earlier export "
+                                  f"(or not written by it), so --force keeps it: move it away or "
+                                  f"give another folder")
+
+
+def _write_new_folder(files: dict[str, bytes], out: Path) -> None:
+    """A new (or empty) ``out``: everything in a temporary folder beside it, then one rename."""
+    from .fileio import atomic_write_bytes
 
     tmp = out.parent / f".{out.name}.{os.getpid()}.tmp"
-    old = out.parent / f".{out.name}.{os.getpid()}.old"
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
         shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir()
+        tmp.mkdir(parents=True)
         for name, data in files.items():
             atomic_write_bytes(tmp / name, data)
-        if out.is_dir():
-            os.replace(out, old)
-        try:
-            os.replace(tmp, out)
-        except OSError:
-            if old.exists():
-                os.replace(old, out)
-            raise
-    except OSError as exc:
-        raise write_error(out, exc) from None
+        os.replace(tmp, out)  # onto a missing or empty folder
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _update_folder(files: dict[str, bytes], out: Path, ours: set[str]) -> None:
+    """An earlier export in ``out``: its unchanged files are moved aside, the new ones moved in
+    (the manifest last), and the old ones deleted once all are in place; on a failure the old
+    ones come back. Files the earlier export did not write (or that changed) stay untouched."""
+    from .fileio import atomic_write_bytes
+
+    tmp, old = out / f".export.{os.getpid()}.tmp", out / f".export.{os.getpid()}.old"
+    _check_replaceable(out, list(files), ours)
+    moved: list[str] = []
+    try:
+        for folder in (tmp, old):
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+        for name, data in files.items():
+            atomic_write_bytes(tmp / name, data)
+        for name in sorted(ours & {p.name for p in out.iterdir()}):
+            os.replace(out / name, old / name)
+            moved.append(name)
+        for name in sorted(files, key=lambda n: n == MANIFEST):
+            os.replace(tmp / name, out / name)
+    except BaseException:
+        for name in moved:
+            if (old / name).exists():
+                os.replace(old / name, out / name)
+        raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     shutil.rmtree(old, ignore_errors=True)
 
 
-def export_files(trained: Any, run_dir: Path | None, out: Path, formats: list[str]) -> dict[str, bytes]:
-    """Every file of the export folder, by name (the traced programs already checked)."""
+def write_folder(files: dict[str, bytes], out: Path) -> None:
+    """Write the export folder ``out`` whole: a new folder appears at once; an earlier export
+    there has only its own unchanged files replaced (:func:`exported_files`). A link named
+    ``out`` is followed, so nothing is left beside it."""
+    from .fileio import write_error
+
+    target = out.resolve() if out.is_symlink() else out
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        manifest = _manifest_of(target) if target.is_dir() else None
+        if manifest is None or not any(target.iterdir()):
+            _write_new_folder(files, target)
+        else:
+            _update_folder(files, target, exported_files(target, manifest))
+    except OSError as exc:
+        raise write_error(out, exc) from None
+
+
+def export_files(trained: Any, run_dir: Path | None, out: Path, formats: list[str],
+                 card_extra: list[str] | None = None,
+                 extra_files: dict[str, bytes] | None = None) -> dict[str, bytes]:
+    """Every file of the export folder, by name (the traced programs already checked); the
+    manifest lists every other file's SHA-256, so a later ``--force`` knows what it wrote."""
     import yaml
 
     variant, info = trained.variant, trained.info
@@ -396,23 +497,28 @@ def export_files(trained: Any, run_dir: Path | None, out: Path, formats: list[st
              DATA_INFO: (json.dumps(data_info_dict(info), indent=2) + "\n").encode()}
     programs, checks = program_files(variant, info, formats)
     files.update(programs)
+    files.update(extra_files or {})  # e.g. an import's discriminator: listed and checksummed too
     manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "ganzoo_version": __version__,
                 "variant": trained.config.variant.name, "data": info.name, "step": trained.step,
                 "source_run": str(run_dir) if run_dir is not None else None,
                 "checkpoint": Path(str(trained.checkpoint)).name,
                 "weights": "ema" if trained.averaged else "live",
-                "max_abs_diff_vs_eager": checks,
-                "sha256": {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}}
+                "max_abs_diff_vs_eager": checks}
+    files[CARD] = model_card(trained, run_dir, str(out), sorted([*files, CARD, MANIFEST]),
+                             card_extra).encode()
+    manifest["sha256"] = {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
     files[MANIFEST] = (json.dumps(manifest, indent=2) + "\n").encode()
-    files[CARD] = model_card(trained, run_dir, str(out), sorted([*files, CARD])).encode()
     return files
 
 
 def export_run(trained: Any, run_dir: Path | None, out: str | os.PathLike, formats: list[str],
-               force: bool = False) -> Path:
-    """Write the export folder ``out`` for a loaded run (see the module docstring)."""
+               force: bool = False, card_extra: list[str] | None = None,
+               extra_files: dict[str, bytes] | None = None) -> Path:
+    """Write the export folder ``out`` for a loaded run (see the module docstring);
+    ``card_extra`` lines (markdown) are added to the model card, e.g. an import's source, and
+    ``extra_files`` (name: bytes) are written, listed and checksummed with the others."""
     out = Path(out)
     check_destination(out, force, run_dir)
     check_formats(formats, trained.variant, trained.config.variant.name)
-    write_folder(export_files(trained, run_dir, out, formats), out)
+    write_folder(export_files(trained, run_dir, out, formats, card_extra, extra_files), out)
     return out

@@ -54,8 +54,14 @@ def render(samples: torch.Tensor, kind: str, *, real: torch.Tensor | None = None
     return make_grid(samples, nrow=nrow)
 
 
+def png_writer(array: np.ndarray):
+    """A writer for :func:`ganzoo.fileio.atomic_write` that saves an (H, W, 3) uint8 array as PNG."""
+    image = Image.fromarray(array)
+    return lambda f: image.save(f, format="PNG")
+
+
 def save_png(array: np.ndarray, path: str | Path) -> Path:
     """Write an (H, W, 3) uint8 array as PNG, atomically (a reader never sees half a picture); no
-    fsync: a preview lost in a power cut is drawn again."""
-    image = Image.fromarray(array)
-    return atomic_write(path, lambda f: image.save(f, format="PNG"), durable=False)
+    fsync: a preview lost in a power cut is drawn again. For the run's own previews; commands
+    write their outputs with :func:`ganzoo.outputs.write_output`."""
+    return atomic_write(path, png_writer(array), durable=False)

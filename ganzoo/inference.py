@@ -47,6 +47,8 @@ def load_run(run_dir: str | Path | None = None, checkpoint: str | Path | None = 
         path, state = found
     cfg = config_from_dict(state["config"], file=str(path))
     check_compatible(state, cfg, path)
+    if run_dir is not None:
+        check_belongs_to_run(state, path, Path(run_dir))
     dev = resolve_device(device)
     _, info, variant = build(cfg, dev)
     load_model_state(variant, state, path)
@@ -55,6 +57,39 @@ def load_run(run_dir: str | Path | None = None, checkpoint: str | Path | None = 
         variant.generator_net().load_state_dict(state["ema"])
     variant.eval()
     return TrainedRun(cfg, variant, info, path, int(state.get("step", 0)), averaged)
+
+
+def check_belongs_to_run(state: dict[str, Any], path: Path, run_dir: Path) -> None:
+    """A checkpoint given with a run (``--checkpoint``, or one copied into its folder) must be
+    of the run's variant and data set; other option values (a resume's new learning rate, say)
+    only earn a warning, since the checkpoint's own config always fits its weights."""
+    import warnings
+
+    import yaml
+
+    from .data.walk import entry_kind
+
+    if entry_kind(run_dir / "config.yaml") != "file":  # a named pipe there would block the read
+        return
+    try:
+        run_cfg = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return  # no readable config.yaml: the checkpoint's own config is all there is
+    if not isinstance(run_cfg, dict):
+        return
+    mine = {k: (run_cfg.get(k) or {}) for k in ("variant", "data")}
+    theirs = {k: state["config"].get(k) or {} for k in ("variant", "data")}
+    for key in ("variant", "data"):
+        if isinstance(mine[key], dict) and mine[key].get("name") != theirs[key].get("name"):
+            raise CheckpointError(f"{path}: checkpoint of {key} '{theirs[key].get('name')}', but the "
+                                  f"run {run_dir} uses '{mine[key].get('name')}' ({run_dir / 'config.yaml'}); "
+                                  f"give a checkpoint of this run")
+    changed = sorted(k for k in set(mine["variant"]) | set(theirs["variant"])
+                     if isinstance(mine["variant"], dict) and mine["variant"].get(k) != theirs["variant"].get(k))
+    if changed:
+        warnings.warn(f"{path}: trained with other variant options than {run_dir / 'config.yaml'} "
+                      f"({', '.join('variant.' + k for k in changed[:3])}); it is loaded with its own",
+                      stacklevel=2)
 
 
 def is_export(folder: str | Path) -> bool:
@@ -162,3 +197,42 @@ def class_labels(n: int, num_classes: int | None, wanted: int | None, device) ->
             raise GanzooError(f"--class {wanted} is out of range: this run has classes 0..{num_classes - 1}")
         return torch.full((n,), wanted, dtype=torch.long, device=device)
     return torch.arange(n, device=device) // -(-n // num_classes)
+
+
+class GeneratorModule(torch.nn.Module):
+    """A loaded generator with one calling convention, whatever folder it came from:
+    ``G(z, labels=None, truncation_psi=1.0, noise_mode="const")`` -> images in the generator's
+    own value range (not clamped). ``truncation_psi`` and ``noise_mode`` need a variant with
+    w-space truncation (StyleGAN2); others accept only psi 1."""
+
+    def __init__(self, trained: TrainedRun) -> None:
+        super().__init__()
+        self.trained = trained
+        self.net = trained.variant.generator_net()
+        self.conditional = bool(trained.variant.conditional and trained.info.num_classes)
+        self.w_truncation = trained.variant.truncation == "w"
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None,
+                truncation_psi: float = 1.0, noise_mode: str = "const") -> torch.Tensor:
+        if self.conditional and labels is None:
+            raise GanzooError("this generator is conditional: give labels (class indices)")
+        args = (z, labels) if self.conditional else (z,)
+        if self.w_truncation:
+            return self.net(*args, truncation_psi=truncation_psi, noise_mode=noise_mode)
+        if truncation_psi != 1.0:
+            raise GanzooError(f"variant '{self.trained.config.variant.name}' has no w-space "
+                              f"truncation; use truncation_psi=1.0")
+        return self.net(*args)
+
+    def ws(self, z: torch.Tensor, labels: torch.Tensor | None = None,
+           truncation_psi: float = 1.0) -> torch.Tensor:
+        """The mapped (and truncated) ws ``(N, num_ws, w_dim)`` (StyleGAN2 only)."""
+        if not self.w_truncation:
+            raise GanzooError(f"variant '{self.trained.config.variant.name}' has no w space")
+        return self.net.ws_from_z(z, truncation_psi, labels if self.conditional else None)
+
+
+def load_generator(path: str | Path, device: str = "cpu") -> GeneratorModule:
+    """The generator of a run folder, a ``ganzoo export`` folder or a ``ganzoo import`` folder,
+    in eval mode (see :class:`GeneratorModule`)."""
+    return GeneratorModule(load_model(path, device=device)).eval()

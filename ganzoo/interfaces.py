@@ -81,6 +81,9 @@ class Loss(ABC):
     name: ClassVar[str] = ""
     #: True if ``g_loss`` reads ``real_scores`` (the variant then scores a real batch in the G step)
     uses_real_scores_in_g: ClassVar[bool] = False
+    #: the kinds of discriminator scores the loss can read (see ``Variant.d_scores``); a variant
+    #: whose discriminator gives another kind refuses the loss at start-up
+    scores: ClassVar[tuple[str, ...]] = ("logit",)
 
     @abstractmethod
     def d_loss(self, real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
@@ -210,6 +213,16 @@ class Variant(nn.Module):
     #: True if the generator takes a float (N, K) tensor of class weights in place of int
     #: labels (mixes of class embeddings: ``ganzoo interpolate --classes A B``)
     interpolates_classes: ClassVar[bool] = False
+    #: what the discriminator's scores mean, for losses and regularizers (their ``scores``):
+    #: "logit" (higher = more real: a logit or a critic value) or "energy" (lower = more real,
+    #: at least 0: an autoencoder discriminator's reconstruction error, EBGAN and BEGAN)
+    d_scores: ClassVar[str] = "logit"
+    #: True if the latent holds named codes that ``code_grid`` varies one at a time while holding
+    #: the rest (InfoGAN's ``cat``, ``cont0`` ...): ``ganzoo sample/interpolate --vary-code NAME``
+    varies_codes: ClassVar[bool] = False
+    #: True if the variant has an encoder from images back to latent codes: it implements
+    #: ``encode`` (``ganzoo encode``) and ``reconstruct`` decodes those codes again (BiGAN, AAE)
+    encodes: ClassVar[bool] = False
 
     #: the optimizers by name, set by the trainer from ``configure_optimizers()``
     optimizers: dict[str, torch.optim.Optimizer]
@@ -250,6 +263,12 @@ class Variant(nn.Module):
             raise NotImplementedError
         return self.generator_net().sample_latent(n, device=self._device(), generator=generator)
 
+    def code_grid(self, code: str, steps: int, rows: int, generator: torch.Generator | None = None,
+                  span: float = 1.0) -> torch.Tensor:
+        """``rows`` rows of latent codes (for ``from_latent``), each moving the named ``code``
+        across its columns with everything else held; only for variants with ``varies_codes``."""
+        raise NotImplementedError
+
     @torch.no_grad()
     def from_latent(self, codes: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """Samples from codes of ``latent_codes`` (eval mode); conditional variants take labels,
@@ -279,6 +298,24 @@ class Variant(nn.Module):
         Implemented only by variants that set ``translates = True``."""
         raise NotImplementedError
 
+    def predict(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The output image for a "paired" batch's inputs: reads ``batch["x"]`` (and
+        ``batch["mask"]`` when present), eval mode, no gradients, in [-1, 1], shaped like
+        ``batch["y"]``. Implemented by variants that list "paired" in ``supports`` (see
+        :class:`ganzoo.paired.PairedVariant`); ``ganzoo eval`` scores it against ``batch["y"]``."""
+        raise NotImplementedError
+
+    def encode(self, images: torch.Tensor) -> torch.Tensor:
+        """``(N, z_dim)`` latent codes of ``images`` in [-1, 1] (eval mode, no gradients): the
+        codes ``from_latent`` decodes. Implemented only by variants that set ``encodes = True``."""
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def reconstruct(self, images: torch.Tensor) -> torch.Tensor:
+        """``G(E(x))``: ``images`` decoded from their own codes, shaped like them (needs
+        ``encodes``); the default decodes ``encode(images)`` with ``from_latent``."""
+        return self.from_latent(self.encode(images))
+
     @torch.no_grad()
     def preview(self, fixed: Any) -> torch.Tensor:
         """Samples for the logged grid from ``fixed_inputs`` (eval mode, no gradients)."""
@@ -289,6 +326,12 @@ class Variant(nn.Module):
     def generator_net(self) -> nn.Module:
         """The module used for sampling (and averaged by EMA)."""
         return getattr(self, "G")
+
+    def batch_multiple(self) -> tuple[int, str]:
+        """``(m, why)``: ``train.batch_size`` must be a multiple of ``m`` (default 1), e.g.
+        ``(3, "variant.pack=3 shows the discriminator 3 samples at once")``; the trainer refuses
+        other batch sizes at start-up, naming ``why``."""
+        return 1, ""
 
     def extra_state(self) -> dict[str, Any]:
         """State outside modules and optimizers that a resume needs (e.g. image pools)."""

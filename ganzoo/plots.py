@@ -51,7 +51,11 @@ def _rgb(color: tuple[int, int, int]) -> tuple[float, float, float]:
 
 
 def _figure(width: int, height: int, **kwargs) -> "Figure":
-    """A ``width`` x ``height`` pixel figure on an Agg canvas."""
+    """A ``width`` x ``height`` pixel figure on an Agg canvas (matplotlib's config and font cache
+    in ganzoo's cache folder, not the home folder)."""
+    from .download import point_library_cache
+
+    point_library_cache("MPLCONFIGDIR", "matplotlib")
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 

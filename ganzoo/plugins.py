@@ -129,17 +129,26 @@ class Registry:
         self._entries: dict[str, dict[str, Entry]] = {k: {} for k in hookspecs.HOOK_KINDS.values()}
         self._loaded = False
         self._lock = threading.Lock()
+        self._loading: int | None = None  # the thread loading the plugins, while it does
         #: True: failures are warnings even under GANZOO_STRICT_PLUGINS (``ganzoo plugins``
         #: must be able to show what failed)
         self.lenient = False
 
     # -- loading ---------------------------------------------------------------------------
     def load(self) -> "Registry":
+        if self._loading == threading.get_ident():  # waiting on our own lock would hang forever
+            raise PluginError("a plugin asked for the registry while plugins are being registered "
+                              "(from a register hook or an options validator); use "
+                              "ganzoo.plugins.loaded_registry() there, which returns None meanwhile")
         with self._lock:
             if not self._loaded:
                 self._loaded = True
-                self._load_entry_points()
-                self._collect()
+                self._loading = threading.get_ident()
+                try:
+                    self._load_entry_points()
+                    self._collect()
+                finally:
+                    self._loading = None
         return self
 
     def _strict(self) -> bool:

@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from torch import nn
 
+from .compat import check_regularizer_scores
 from .errors import ConfigError, GanzooError
 from .hookspecs import hookimpl
 
@@ -81,6 +82,9 @@ class Regularizer(ABC):
     target: ClassVar[Literal["D", "G"]] = "D"
     #: data kinds it works on
     supports: ClassVar[tuple[str, ...]] = ("images", "points")
+    #: the kinds of discriminator scores it reads (see ``Variant.d_scores``): a penalty that
+    #: assumes real scores are high, or a unit gradient norm, does not fit an energy (lower = real)
+    scores: ClassVar[tuple[str, ...]] = ("logit",)
 
     def __init__(self, options: RegularizerOptions) -> None:
         self.options = options
@@ -116,6 +120,7 @@ class R1(Regularizer):
 
     name = "r1"
     Options = R1Options
+    scores = ("logit", "energy")  # zero-centred: real samples at a flat point suits an energy too
 
     def penalty(self, terms: DiscriminatorTerms) -> torch.Tensor:
         return 0.5 * self.options.gamma * input_gradient_norm2(terms.D, terms.real, terms.labels).mean()
@@ -226,6 +231,7 @@ class BCR(Regularizer):
     name = "bcr"
     Options = BCROptions
     supports = ("images",)
+    scores = ("logit", "energy")
 
     def penalty(self, terms: DiscriminatorTerms) -> torch.Tensor:
         o = self.options
@@ -246,6 +252,7 @@ class Ortho(Regularizer):
     name = "ortho"
     Options = OrthoOptions
     target = "G"
+    scores = ("logit", "energy")
 
     def penalty(self, terms: GeneratorTerms) -> torch.Tensor:
         total = terms.fake_scores.new_zeros(())
@@ -302,7 +309,8 @@ def validate_specs(specs: list[Any], registry: Any = None) -> list[dict[str, Any
 class RegularizerSet:
     """A run's regularizers, applied lazily on the updates they are due (``every``)."""
 
-    def __init__(self, specs: list[dict[str, Any]], data_kind: str) -> None:
+    def __init__(self, specs: list[dict[str, Any]], data_kind: str, d_scores: str = "logit",
+                 variant: str = "") -> None:
         self.items: list[Regularizer] = []
         for spec in validate_specs(specs, _registry()):
             reg = regularizer_class(spec["name"])(regularizer_class(spec["name"]).Options(**spec))
@@ -310,6 +318,7 @@ class RegularizerSet:
                 raise ConfigError(f"regularizer '{reg.name}' works on {', '.join(reg.supports)} "
                                   f"data, not {data_kind}; remove it from variant.regularizers",
                                   key="variant.regularizers")
+            check_regularizer_scores(reg, spec["name"], variant, d_scores)
             self.items.append(reg)
         self.last: dict[str, torch.Tensor] = {}
 

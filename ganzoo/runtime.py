@@ -68,6 +68,25 @@ def rng_state() -> dict[str, Any]:
     return state
 
 
+def rng_state_problem(state: Any) -> str | None:
+    """What is wrong with a saved RNG state (None if it can be restored): it is tried on
+    scratch generators, so the global ones are only ever set from a state known to work."""
+    if not isinstance(state, dict) or not {"python", "numpy", "torch"} <= set(state):
+        return "it is not a mapping with 'python', 'numpy' and 'torch' entries"
+    try:
+        version, internal, gauss = state["python"]
+        random.Random().setstate((version, tuple(internal), gauss))
+        name, keys, *rest = state["numpy"]
+        np.random.RandomState().set_state((name, keys.numpy().astype(np.uint32), *rest))
+        torch.Generator().set_state(state["torch"])
+        cuda = state.get("cuda", [])
+        if not isinstance(cuda, (list, tuple)) or not all(torch.is_tensor(t) for t in cuda):
+            return "its 'cuda' entry is not a list of tensors"
+    except (TypeError, ValueError, IndexError, KeyError, AttributeError, RuntimeError) as exc:
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else 'malformed'}"
+    return None
+
+
 def set_rng_state(state: dict[str, Any]) -> None:
     version, internal, gauss = state["python"]
     random.setstate((version, tuple(internal), gauss))

@@ -80,6 +80,9 @@ def check_variant(variant: dict[str, Any], data: dict[str, Any], tmp_path: str |
     for k, v in trained.variant.state_dict().items():
         assert torch.equal(v, saved[k]), f"checkpoint round trip changed {k}"
     info = trained.info
+    if info.kind in ("paired", "multi_domain"):  # image-to-image: outputs for inputs, not samples
+        return {"run_dir": result.run_dir, "losses": losses, "trained": trained,
+                "samples": _check_predict(trained, n_samples)}
     if info.kind == "unpaired":  # translation models have no noise to sample from
         from .plugins import get_registry
 
@@ -105,3 +108,24 @@ def check_variant(variant: dict[str, Any], data: dict[str, Any], tmp_path: str |
     if info.kind != "points":
         assert samples.min() >= -1 and samples.max() <= 1, "image samples must lie in [-1, 1]"
     return {"run_dir": result.run_dir, "losses": losses, "samples": samples, "trained": trained}
+
+
+def _check_predict(trained: Any, n: int) -> Any:
+    """``variant.predict`` on ``n`` training items ("paired": shaped like the targets;
+    "multi_domain": each image sent to another domain), finite and in [-1, 1]."""
+    import torch
+
+    from .paired_eval import target_domains
+    from .plugins import get_registry
+    from .trainer import take
+
+    source = get_registry().get("datasets", trained.config.data.name)(trained.config.data)
+    batch = take(source.dataset("train"), n)
+    if trained.info.kind == "multi_domain":
+        batch["target_labels"] = target_domains(batch["labels"], int(trained.info.num_classes))
+    out = trained.variant.predict(batch)
+    want = batch["y"].shape if trained.info.kind == "paired" else batch["x"].shape
+    assert out.shape == want, f"predict gave {tuple(out.shape)}, expected {tuple(want)}"
+    assert torch.isfinite(out).all()
+    assert out.min() >= -1 and out.max() <= 1, "outputs must lie in [-1, 1]"
+    return out

@@ -31,13 +31,14 @@ from .ema import EMA
 from .errors import CheckpointError, ConfigError, GanzooError, TrainingError
 from .evaluation import check_labels_needed, score
 from .fileio import atomic_write_text
+from .finetune import init_from_folder
 from .images import render, save_png
 from .interfaces import StepContext, Variant
 from .plugins import get_registry
 from .rundir import RunLock, check_present, claim_run_dir, folder_identity
 from .runlog import open_loggers
 from .runtime import check_precision, resolve_device, rng_state, seed_everything, set_rng_state
-from .safety import build_variant_safely, configure_optimizers_safely
+from .safety import build_variant_safely, configure_optimizers_safely, memory_guard, size_options
 
 __all__ = ["train", "build", "take", "resolve_device", "check_compatible", "load_model_state",
            "TrainResult", "Trainer"]
@@ -85,9 +86,19 @@ def build(cfg: RunConfig, device: torch.device | None = None):
         if exc.file is not None:
             raise
         raise ConfigError(str(exc), file=cfg.source, key=exc.key) from None
+    check_batch_size(cfg, variant)
     if device is not None:
         variant.to(device)
     return source, info, variant
+
+
+def check_batch_size(cfg: RunConfig, variant: Variant) -> None:
+    """A batch size the variant cannot split (PacGAN's packs), refused before training."""
+    multiple, why = variant.batch_multiple()
+    if cfg.train.batch_size % multiple:
+        raise ConfigError(f"train.batch_size={cfg.train.batch_size} is not a multiple of {multiple} "
+                          f"({why}); set train.batch_size to a multiple of {multiple}",
+                          file=cfg.source, key="train.batch_size")
 
 
 def apply_speed_options(cfg: RunConfig, variant: Variant, info: Any, device: torch.device,
@@ -121,7 +132,7 @@ def apply_speed_options(cfg: RunConfig, variant: Variant, info: Any, device: tor
 class TrainResult:
     run_dir: Path
     step: int
-    status: str  # finished | interrupted | time_limit
+    status: str  # finished | interrupted | terminated | time_limit
     checkpoint: Path | None
     grid: Path | None
     tb_dir: Path | None
@@ -129,25 +140,30 @@ class TrainResult:
 
 
 class StopFlag:
-    """Ctrl-C asks the loop to stop after the current step and checkpoint; twice aborts."""
+    """Ctrl-C (SIGINT) or a scheduler's SIGTERM (SLURM, Kubernetes) asks the loop to stop after
+    the current step and checkpoint. A second Ctrl-C aborts; a second SIGTERM is ignored (the
+    checkpoint being written is what the scheduler's grace period is for)."""
+
+    SIGNALS = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated"}
 
     def __init__(self) -> None:
-        self.requested = False
-        self._previous = None
+        self.requested: str | None = None  # "interrupted" | "terminated"
+        self._previous: dict[int, Any] = {}
 
     def __enter__(self) -> "StopFlag":
         if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handle)
+            for signum in self.SIGNALS:
+                self._previous[signum] = signal.signal(signum, self._handle)
         return self
 
     def _handle(self, signum, frame) -> None:
-        if self.requested:
+        if self.requested and signum == signal.SIGINT:
             raise KeyboardInterrupt
-        self.requested = True
+        self.requested = self.requested or self.SIGNALS[signum]
 
     def __exit__(self, *exc) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)
 
 
 def train(cfg: RunConfig, *, run_dir: Path | None = None, resume: bool | str = False) -> TrainResult:
@@ -165,7 +181,7 @@ def train(cfg: RunConfig, *, run_dir: Path | None = None, resume: bool | str = F
     distributed.init(dinfo, device)
     try:
         with contextlib.ExitStack() as stack:
-            return Trainer(cfg, device, dinfo, stack).fit(run_dir, resume)
+            return Trainer(cfg, device, dinfo, stack, init=resume is not True).fit(run_dir, resume)
     finally:
         distributed.shutdown()
 
@@ -175,12 +191,14 @@ class Trainer:
     (log, validate, evaluate, preview, checkpoint, stop checks) is a method of its own."""
 
     def __init__(self, cfg: RunConfig, device: torch.device, dinfo: Any,
-                 stack: contextlib.ExitStack) -> None:
+                 stack: contextlib.ExitStack, init: bool = True) -> None:
         self.cfg, self.device, self.dinfo, self.stack = cfg, device, dinfo, stack
         self.main = dinfo.is_main
         # networks, optimizers and schedules, from the seed
         seed_everything(cfg.seed)
         self.source, self.info, self.variant = build(cfg, device)
+        if init and cfg.init_from is not None:  # a resume takes its weights from the checkpoint
+            init_from_folder(cfg, self.variant, self.info)
         if dinfo.enabled:
             distributed.broadcast_module(self.variant)
             torch.manual_seed(cfg.seed + 7919 * dinfo.rank)  # each rank draws its own noise
@@ -207,7 +225,7 @@ class Trainer:
         """Continue from the latest checkpoint that loads and fits; returns its data position."""
         remove_partial_writes(run_dir)
         skipped: list[str] = []
-        found = latest_good_checkpoint(run_dir, skipped)
+        found = latest_good_checkpoint(run_dir, skipped, training=True)
         if found is None and resume != "auto":
             why = f" (the newest was refused: {skipped[0]})" if skipped else ""
             raise CheckpointError(f"{run_dir}: no loadable checkpoint to resume from{why}; start a "
@@ -217,7 +235,12 @@ class Trainer:
         path, self.state = found
         restore_training_state(self.variant, self.schedulers, self.state, path, self.cfg)
         if self.ema is not None and "ema" in self.state:
-            self.ema.load_state_dict(self.state["ema"])
+            try:
+                self.ema.load_state_dict(self.state["ema"])
+            except (RuntimeError, KeyError) as exc:
+                raise CheckpointError(f"{path}: its 'ema' entry does not fit the generator "
+                                      f"({str(exc).strip().splitlines()[-1][:160]}); use another "
+                                      f"checkpoint of the run") from None
         self.start = self.saved_step = self.state["step"]
         self.best = dict(self.state.get("best", {}))
         if self.start >= self.cfg.train.steps:
@@ -276,12 +299,23 @@ class Trainer:
             return
         self.identity = folder_identity(self.run_dir)
         checkpoint_dir(self.run_dir).mkdir(exist_ok=True)
-        atomic_write_text(self.run_dir / "config.yaml", self.cfg.to_yaml())
         self.logger = open_loggers(self.cfg, self.run_dir, start_step=self.start,
                                    resuming=bool(resume))
         self.stack.callback(self.close_loggers)
         self.logger.params(self.cfg.to_dict())
         self.status = "failed"
+        self.record_config()
+
+    def record_config(self) -> None:
+        """config.yaml, once everything that can refuse the run has passed; a resume whose
+        config did not change leaves the file as it was."""
+        path, text = self.run_dir / "config.yaml", self.cfg.to_yaml()
+        try:
+            same = path.read_text(encoding="utf-8") == text
+        except (OSError, UnicodeDecodeError):
+            same = False
+        if not same:
+            atomic_write_text(path, text)
 
     def close_loggers(self) -> None:
         self.logger.close(self.status)
@@ -328,7 +362,7 @@ class Trainer:
         """Score the (averaged) generator; keep checkpoints/best.pt by ``eval.best``."""
         e = self.cfg.eval
         self.variant.eval()
-        with self.averaged():
+        with self.averaged(), memory_guard(f"eval.n={e.n} samples", f"lower eval.n in {self.cfg.source}"):
             records = score(self.variant, self.source, self.info, e.metrics, n=e.n, seed=self.cfg.seed,
                             split=e.split, extractor=e.extractor, device=str(self.device))
         self.variant.train()
@@ -348,13 +382,23 @@ class Trainer:
         """The sample grid of this step (``samples/step_N.png``; also ``final.png`` at the end)."""
         if not self.main:
             return None
-        with self.averaged():
-            samples = self.variant.preview(self.fixed).float().cpu()
+        keys = ", ".join(size_options(self.cfg.variant)) or "the network sizes"
+        with self.averaged(), memory_guard(f"the preview of step {step}", f"reduce {keys} or "
+                                           f"log.num_images in {self.cfg.source}"):
+            samples = self.preview_in_chunks()
         picture = render(samples, self.info.kind, real=self.real_preview,
                          centers=self.info.extras.get("centers"))
         self.logger.image(step, "samples", picture)
         path = save_png(picture, self.run_dir / "samples" / f"step_{step:08d}.png")
         return save_png(picture, self.run_dir / "samples" / "final.png") if final else path
+
+    def preview_in_chunks(self) -> torch.Tensor:
+        """The preview samples; plain latent codes (2500 for point data) go through the
+        generator a training batch at a time, so a preview needs no more memory than a step."""
+        fixed, size = self.fixed, self.cfg.train.batch_size
+        if not torch.is_tensor(fixed) or len(fixed) <= size:
+            return self.variant.preview(fixed).float().cpu()
+        return torch.cat([self.variant.preview(part).float().cpu() for part in fixed.split(size)])
 
     def training_state(self, step: int, rng: Any, stopped: str | None = None) -> dict[str, Any]:
         return training_state(self.variant, self.schedulers, self.scaler, self.cfg, step,
@@ -439,9 +483,9 @@ class Trainer:
                     self.preview(step)
                 if step % cfg.checkpoint.every == 0:
                     self.checkpoint(step)
-                # Ctrl-C or the time limit: stop after this step, with a checkpoint
-                if self.stop_agreed(stop.requested):
-                    status = "interrupted"
+                # Ctrl-C, SIGTERM or the time limit: stop after this step, with a checkpoint
+                if self.stop_agreed(stop.requested is not None):
+                    status = stop.requested or "interrupted"  # another rank's signal
                     break
                 if self.out_of_time():
                     status = "time_limit"
@@ -455,7 +499,7 @@ class Trainer:
             self.log(step, self.last_values)
         if self.saved_step != step or status == "time_limit":  # the last one says why it stopped
             self.checkpoint(step, stopped="time_limit" if status == "time_limit" else None)
-        grid = self.preview(step, final=status != "interrupted")
+        grid = self.preview(step, final=status not in ("interrupted", "terminated"))
         self.check_run_dir(step)
         if self.main:
             self.status = status

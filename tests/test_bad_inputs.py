@@ -641,6 +641,342 @@ CASES: list[Case] = [
       lambda d, s: ganzoo("run", config(d), "variant.regularizers=[bcr]"),
       ("regularizer 'bcr'", "images", "variant.regularizers")),
 ]
+# -- reliability III (issues 23 and 25): outputs never clobber, environment and filesystem faults,
+# damaged checkpoints, sizes that pass the schema, and a further adversarial round ------------
+def _export(d: Path, s: Shared, out: str = "exp") -> str:
+    """A real export of the case's copy of the run (setup: not under test)."""
+    run = RUN if (d / RUN).is_dir() else copy_run(d, s)
+    subprocess.run([sys.executable, "-m", "ganzoo", "export", run, "-o", out], cwd=d, check=True,
+                   capture_output=True, env=case_env(d))
+    return out
+
+
+def _user_file(d: Path, name: str, text: str = "my notes\n") -> str:
+    (d / name).parent.mkdir(parents=True, exist_ok=True)
+    (d / name).write_text(text)
+    return name
+
+
+def _crafted_checkpoint(change: Callable[[dict], None]) -> Callable[[Path, Shared], Invocation]:
+    """The run's checkpoint with one entry changed, resumed."""
+    def setup(d: Path, s: Shared) -> Invocation:
+        import torch
+
+        run = copy_run(d, s)
+        state = torch.load(d / run / GOOD_CKPT, weights_only=True)
+        change(state)
+        torch.save(state, d / run / GOOD_CKPT)
+        return ganzoo("resume", run, "train.steps=4")
+    return setup
+
+
+def _fifo(d: Path, name: str) -> str:
+    (d / name).parent.mkdir(parents=True, exist_ok=True)
+    os.mkfifo(d / name)
+    return name
+
+
+def _loop(d: Path, name: str) -> str:
+    (d / name).parent.mkdir(parents=True, exist_ok=True)
+    os.symlink(name.rsplit("/", 1)[-1], d / name)  # a link to itself
+    return name
+
+
+def _generator(d: Path) -> str:
+    import torch
+
+    from ganzoo.nets.cyclegan import ResnetGenerator
+
+    torch.save(ResnetGenerator(3, 3, ngf=4, n_blocks=1).state_dict(), d / "G_A.pth")
+    return "G_A.pth"
+
+
+def _stats(d: Path, name: str, dims: int) -> str:
+    import numpy as np
+
+    np.savez(d / name, mu=np.zeros(dims), sigma=np.eye(dims))
+    return name
+
+
+def _case_export_into_runs(d: Path, s: Shared) -> Invocation:
+    """runs/ holds another complete run and a real export manifest beside it."""
+    run = copy_run(d, s)
+    _export(d, s, "exp")
+    shutil.copytree(s.run, d / "runs" / "r")
+    shutil.copy(d / "exp" / "export.json", d / "runs" / "export.json")
+    return ganzoo("export", run, "-o", "runs", "--force")
+
+
+def _case_export_other_run(d: Path, s: Shared) -> Invocation:
+    run = copy_run(d, s)
+    _export(d, s, "exp")
+    shutil.copytree(s.run, d / "other")
+    shutil.copy(d / "exp" / "export.json", d / "other" / "export.json")
+    return ganzoo("export", run, "-o", "other", "--force")
+
+
+def _case_export_changed(d: Path, s: Shared) -> Invocation:
+    run = copy_run(d, s)
+    _export(d, s, "exp")
+    with open(d / "exp" / "README.md", "a") as f:
+        f.write("\nMy own notes on this model.\n")
+    return ganzoo("export", run, "-o", "exp", "--force")
+
+
+def _case_translate_collision(d: Path, s: Shared) -> Invocation:
+    for name in ("imgs/a.png", "imgs/b.png"):
+        png(d / name)
+    _user_file(d, "out/b.png", "kept\n")
+    return ganzoo("translate", "--weights", _generator(d), "imgs", "-o", "out", "--size", "8")
+
+
+def _case_copied_foreign(d: Path, s: Shared) -> Invocation:
+    run = copy_run(d, s)
+    shutil.copy(s.other_variant_ckpt, d / run / "checkpoints" / "step_00000003.pt")
+    return ganzoo("sample", run, "-o", "grid.png")
+
+
+def _random_bytes(d: Path, name: str) -> str:
+    import random
+
+    (d / name).write_bytes(bytes(random.Random(0).getrandbits(8) for _ in range(4096)))
+    return name
+
+
+def _set(key: str, value) -> Callable[[dict], None]:
+    return lambda state: state.__setitem__(key, value)
+
+
+CYCLEGAN = {"name": "cyclegan", "ngf": 4, "ndf": 4, "n_blocks": 1, "n_layers_d": 2, "pool_size": 2}
+TWO_DOMAIN = {"name": "two_domain", "image_size": 16, "size": 8, "test_size": 4}
+MNIST = {"name": "mnist"}
+
+CASES += [
+    # outputs: an existing file is replaced only with --force; a run's or an export's own, never
+    C("out_onto_run_config", "`sample -o` names the run's own config.yaml",
+      lambda d, s: ganzoo("sample", copy_run(d, s), "-o", "run/config.yaml"),
+      ("run/config.yaml", "belongs to the run", "not even with --force")),
+    C("out_onto_checkpoint_force", "`sample -o` names the run's newest checkpoint, with --force",
+      lambda d, s: ganzoo("sample", copy_run(d, s), "-o", "run/" + GOOD_CKPT, "--force"),
+      ("step_00000002.pt", "belongs to the run", "not even with --force")),
+    C("out_new_file_in_checkpoints", "`sample -o` puts a new file into the run's checkpoints/",
+      lambda d, s: ganzoo("sample", copy_run(d, s), "-o", "run/checkpoints/step_00000009.pt"),
+      ("step_00000009.pt", "belongs to the run")),
+    C("out_user_file", "`sample -o` names a file that exists (a user's notes)",
+      lambda d, s: ganzoo("sample", copy_run(d, s), "-o", _user_file(d, "notes.png")),
+      ("notes.png", "already exists", "--force")),
+    C("out_npz_exists", "`sample --npz` names a file that exists",
+      lambda d, s: ganzoo("sample", copy_run(d, s), "-o", "grid.png", "--npz", _user_file(d, "keep.npz")),
+      ("--npz keep.npz", "already exists")),
+    C("out_npz_is_png", "`sample -o s.npz --npz s.npz`: both outputs are one file",
+      lambda d, s: ganzoo("sample", copy_run(d, s), "-o", "s.npz", "--npz", "s.npz"),
+      ("--npz s.npz", "two different files")),
+    C("out_fifo", "`sample -o` names a named pipe (writing would block)",
+      lambda d, s: ganzoo("sample", copy_run(d, s), "-o", _fifo(d, "pipe.png"), "--force"),
+      ("pipe.png", "named pipe")),
+    C("out_dangling_link", "`sample -o` names a link that points nowhere",
+      lambda d, s: os.symlink("gone/x.png", d / "link.png") or ganzoo("sample", copy_run(d, s), "-o", "link.png"),
+      ("link.png", "already exists")),
+    C("out_trainer_preview_force", "`interpolate -o` names the run's final preview, with --force",
+      lambda d, s: ganzoo("interpolate", copy_run(d, s), "-o", "run/samples/final.png", "--force"),
+      ("run/samples/final.png", "belongs to the run")),
+    C("out_interpolate_exists", "`interpolate -o` names a strip that exists",
+      lambda d, s: ganzoo("interpolate", copy_run(d, s), "-o", _user_file(d, "strip.gif")),
+      ("strip.gif", "already exists")),
+    C("out_onto_export_file", "`sample -o` names an exported folder's weights file, with --force",
+      lambda d, s: ganzoo("sample", copy_run(d, s), "-o", _export(d, s) + "/generator.safetensors",
+                          "--force"), ("exp/generator.safetensors", "exported folder", "not even with --force")),
+    C("out_translate_exists", "`translate -o` names an image that exists",
+      lambda d, s: png(d / "in.png") or ganzoo("translate", "--weights", _generator(d), "in.png", "-o",
+                                               _user_file(d, "out.png"), "--size", "8"),
+      ("out.png", "already exists", "--force")),
+    C("out_translate_folder_collision", "`translate` of a folder into one that already holds one of "
+      "the output names (nothing is written)", _case_translate_collision, ("out/b.png", "already exists")),
+    C("out_fid_stats_exists", "`fid --save-stats` onto a statistics file that exists",
+      lambda d, s: png(d / "imgs" / "a.png") or ganzoo("fid", "--save-stats", "imgs", _stats(d, "s.npz", 64)),
+      ("--save-stats s.npz", "already exists")),
+    C("out_fid_stats_fifo", "`fid --save-stats` onto a named pipe",
+      lambda d, s: png(d / "imgs" / "a.png") or ganzoo("fid", "--save-stats", "imgs", _fifo(d, "s.npz"), "--force"),
+      ("s.npz", "named pipe")),
+    C("export_force_user_folder", "`export --force` into a user's folder that merely holds a file "
+      "named export.json (a thesis)",
+      lambda d, s: _user_file(d, "thesis/export.json", '{"title": "my thesis"}\n') and
+      _user_file(d, "thesis/chapter1.tex") and ganzoo("export", copy_run(d, s), "-o", "thesis", "--force"),
+      ("thesis", "only a folder 'ganzoo export' wrote", "kept")),
+    C("export_force_runs_folder", "`export -o runs --force` where runs/ holds another run and an "
+      "export.json", _case_export_into_runs, ("runs", "run folder", "never replaces a run")),
+    C("export_force_other_run", "`export -o OTHER_RUN --force` where the other run holds an export.json",
+      _case_export_other_run, ("other", "run folder", "never replaces a run")),
+    C("export_force_changed_file", "`export --force` over an export whose README.md the user edited",
+      _case_export_changed, ("exp", "README.md", "changed since the earlier export")),
+    # the environment
+    C("env_data_is_file", "`GANZOO_DATA` names a file",
+      lambda d, s: Invocation(["run", config(d, data=dict(MNIST))], {"GANZOO_DATA": "cfg.yaml"}),
+      ("GANZOO_DATA", "cfg.yaml is a file")),
+    C("env_data_under_file", "`GANZOO_DATA` names a folder under a file",
+      lambda d, s: Invocation(["run", config(d, data=dict(MNIST))], {"GANZOO_DATA": "cfg.yaml/data"}),
+      ("GANZOO_DATA", "cfg.yaml is a file")),
+    C("env_cache_in_proc", "`GANZOO_CACHE` under /proc (cannot be created)",
+      lambda d, s: Invocation(["run", config(d, data=dict(MNIST))], {"GANZOO_CACHE": "/proc/ganzoo-cache",
+                                                                      "GANZOO_DATA": ""}),
+      ("/proc/ganzoo-cache", "GANZOO_CACHE")),
+    C("env_home_unwritable", "no `GANZOO_CACHE` and a home folder that cannot be written",
+      lambda d, s: Invocation(["run", config(d, data=dict(MNIST))],
+                              {"GANZOO_CACHE": "", "GANZOO_DATA": "", "XDG_CACHE_HOME": "", "HOME": "/proc/nohome"}),
+      ("/proc/nohome", "set GANZOO_CACHE")),
+    # inputs that are not regular files
+    C("input_fifo_translate", "`translate` of a named pipe",
+      lambda d, s: ganzoo("translate", "--weights", _generator(d), _fifo(d, "pipe.png"), "-o", "out.png"),
+      ("pipe.png", "named pipe")),
+    C("input_loop_translate", "`translate` of a link to itself",
+      lambda d, s: ganzoo("translate", "--weights", _generator(d), _loop(d, "loop.png"), "-o", "out.png"),
+      ("loop.png", "looping link")),
+    C("input_only_special_files", "an image folder whose only images are a named pipe and a looping link",
+      lambda d, s: _fifo(d, "imgs/a.png") and _loop(d, "imgs/b.png") and
+      ganzoo("run", config(d, data={"name": "image_folder", "root": "imgs"}, train__batch_size=6)),
+      ("imgs", "no images"), warnings=1, warns=("skipped 2", "named pipe")),
+    C("input_checkpoint_fifo", "`--checkpoint` names a named pipe",
+      lambda d, s: ganzoo("sample", copy_run(d, s), "--checkpoint", _fifo(d, "c.pt")),
+      ("c.pt", "named pipe")),
+    C("npz_damaged_member", "an .npz whose image array fails its checksum",
+      lambda d, s: _case_npz(x=lambda: _images(8))(d, s) and _flip_byte(d / "data.npz") or
+      ganzoo("run", "cfg.yaml"), ("data.npz", "'x' is damaged", "numpy.savez")),
+    # damaged or foreign checkpoints
+    C("ckpt_rng_empty", "a checkpoint whose RNG entry is empty", _crafted_checkpoint(_set("rng", {})),
+      ("step_00000002.pt", "'rng'", "cannot be restored"), warnings=1, warns=("skipping",)),
+    C("ckpt_rng_empty_list", "a checkpoint whose RNG entry is an empty list",
+      _crafted_checkpoint(_set("rng", [])), ("step_00000002.pt", "'rng'", "empty"), warnings=1),
+    C("ckpt_rng_wrong_type", "a checkpoint whose RNG entry is text",
+      _crafted_checkpoint(_set("rng", "seed")), ("step_00000002.pt", "'rng'"), warnings=1),
+    C("ckpt_rng_bad_state", "a checkpoint whose torch RNG state is 3 bytes",
+      _crafted_checkpoint(lambda st: st["rng"].__setitem__("torch", __import__("torch").zeros(3, dtype=__import__("torch").uint8))),
+      ("step_00000002.pt", "'rng'"), warnings=1),
+    C("ckpt_ema_wrong", "a checkpoint whose EMA entry holds a number, not tensors",
+      _crafted_checkpoint(_set("ema", {"G.weight": 1})), ("step_00000002.pt", "'ema'"), warnings=1),
+    C("ckpt_best_wrong", "a checkpoint whose best-score record is a list",
+      _crafted_checkpoint(_set("best", [1, 2])), ("step_00000002.pt", "'best'"), warnings=1),
+    C("ckpt_optimizers_missing", "a checkpoint without its optimizer states",
+      _crafted_checkpoint(_set("optimizers", {})), ("step_00000002.pt", "optimizer")),
+    C("ckpt_random_bytes", "`--checkpoint` of random bytes (not a pickle with code)",
+      lambda d, s: ganzoo("sample", copy_run(d, s), "--checkpoint", _random_bytes(d, "rand.pt")),
+      ("rand.pt", "not a PyTorch file")),
+    C("ckpt_foreign_option", "`--checkpoint` of another variant's run (wgan for a vanilla run)",
+      lambda d, s: shutil.copy(s.other_variant_ckpt, d / "w.pt") and
+      ganzoo("sample", copy_run(d, s), "--checkpoint", "w.pt"), ("w.pt", "'wgan'", "'vanilla'")),
+    C("ckpt_foreign_copied", "another variant's checkpoint copied into the run folder as its newest",
+      _case_copied_foreign, ("step_00000003.pt", "'wgan'", "'vanilla'")),
+    # sizes the schema allows but a machine does not
+    C("size_cyclegan_layers", "CycleGAN `variant.n_layers_d=1000000` (once an integer overflow)",
+      lambda d, s: ganzoo("run", config(d, variant=dict(CYCLEGAN), data=dict(TWO_DOMAIN)),
+                          "variant.n_layers_d=1000000"), ("n_layers_d=1000000", "data.image_size")),
+    C("size_cyclegan_blocks", "CycleGAN `variant.n_blocks=1000000000` (once a hang)",
+      lambda d, s: ganzoo("run", config(d, variant=dict(CYCLEGAN), data=dict(TWO_DOMAIN)),
+                          "variant.n_blocks=1000000000"), ("variant 'cyclegan'", "variant.n_blocks=1000000000")),
+    C("size_cyclegan_width", "CycleGAN `variant.ngf=1000000`",
+      lambda d, s: ganzoo("run", config(d, variant=dict(CYCLEGAN), data=dict(TWO_DOMAIN)),
+                          "variant.ngf=1000000"), ("variant 'cyclegan'", "GiB", "variant.ngf=1000000")),
+    C("size_pack_batch", "PacGAN `variant.pack=3` with a batch of 8",
+      lambda d, s: ganzoo("run", config(d), "variant.pack=3"), ("train.batch_size=8", "variant.pack=3")),
+    C("size_eval_n", "`eval.n=1000000000` samples per evaluation",
+      lambda d, s: ganzoo("run", config(d), "eval={metrics: [modes], n: 1000000000}"), ("eval.n", "1000000")),
+    C("size_batch_huge", "`train.batch_size=1000000000`",
+      lambda d, s: ganzoo("run", config(d), "train.batch_size=1000000000"), ("batch_size 1000000000",)),
+    # resume of what is not a run
+    C("resume_export_folder", "`resume` of an exported folder (it has a config.yaml; no lock is left)",
+      lambda d, s: ganzoo("resume", _export(d, s)), ("exp", "exported folder")),
+    C("resume_config_only", "`resume` of a folder holding only a config.yaml",
+      lambda d, s: (d / "cfgs").mkdir() or config(d, "cfgs/config.yaml") and ganzoo("resume", "cfgs"),
+      ("cfgs", "without checkpoints/")),
+    # FID statistics of other sizes
+    C("fid_stats_16d_vs_folder", "`fid` of an image folder against 16-d statistics",
+      lambda d, s: png(d / "imgs" / "a.png") or ganzoo("fid", "imgs", _stats(d, "x16.npz", 16)),
+      ("x16.npz", "16-d", "another .npz")),
+    C("fid_stats_dims_differ", "`fid` of 64-d against 192-d statistics",
+      lambda d, s: ganzoo("fid", _stats(d, "a.npz", 64), _stats(d, "b.npz", 192)), ("64-d", "192-d")),
+    C("fid_dims_option_mismatch", "`fid --dims 2048` of two 16-d statistics files",
+      lambda d, s: ganzoo("fid", _stats(d, "a.npz", 16), _stats(d, "b.npz", 16), "--dims", "2048"),
+      ("16-d", "leave --dims out")),
+]
+
+
+def _flip_byte(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def _run_with(d: Path, s: Shared, change: Callable[[Path], None], *argv: str) -> Invocation:
+    run = copy_run(d, s)
+    change(d / run)
+    return ganzoo(argv[0], run, *argv[1:])
+
+
+def _swap_for_file(path: Path) -> None:
+    shutil.rmtree(path)
+    path.write_text("not a folder\n")
+
+
+# a further adversarial round (run once before any fix for it: see the note in docs/errors.md)
+CASES += [
+    C("adv_out_dir_proc", "`run.out_dir` under /proc", lambda d, s: ganzoo("run", config(d), "run.out_dir=/proc/ganzoo-runs"),
+      ("/proc/ganzoo-runs", "run.out_dir")),
+    C("adv_out_dir_fifo", "`run.out_dir` is a named pipe",
+      lambda d, s: ganzoo("run", config(d), "run.out_dir=" + _fifo(d, "outdir")), ("outdir",)),
+    C("adv_config_loop", "the config is a link to itself", lambda d, s: ganzoo("run", _loop(d, "loop.yaml")),
+      ("loop.yaml",)),
+    C("adv_checkpoint_loop", "`--checkpoint` is a link to itself",
+      lambda d, s: ganzoo("sample", copy_run(d, s), "--checkpoint", _loop(d, "loop.pt")), ("loop.pt", "looping link")),
+    C("adv_checkpoint_folder", "`--checkpoint` names a folder",
+      lambda d, s: ganzoo("sample", copy_run(d, s), "--checkpoint", "run/checkpoints"), ("run/checkpoints", "folder")),
+    C("adv_translate_weights_loop", "`translate --weights` is a link to itself",
+      lambda d, s: png(d / "in.png") or ganzoo("translate", "--weights", _loop(d, "w.pth"), "in.png", "-o", "o.png"),
+      ("w.pth",)),
+    C("adv_fid_weights_fifo", "`fid --weights` names a named pipe",
+      lambda d, s: png(d / "a" / "0.png") or png(d / "b" / "0.png") or
+      ganzoo("fid", "--weights", _fifo(d, "w.pth"), "--device", "cpu", "a", "b"), ("w.pth",)),
+    C("adv_inception_env_fifo", "`GANZOO_INCEPTION_WEIGHTS` names a named pipe",
+      lambda d, s: png(d / "a" / "0.png") or png(d / "b" / "0.png") or
+      Invocation(["fid", "--device", "cpu", "a", "b"], {"GANZOO_INCEPTION_WEIGHTS": _fifo(d, "w.pth")}), ("w.pth",)),
+    C("adv_download_root_file", "`data download --root` names a file",
+      lambda d, s: ganzoo("data", "download", "mnist", "--root", config(d)), ("cfg.yaml",)),
+    C("adv_export_to_fifo", "`export -o` names a named pipe, with --force",
+      lambda d, s: ganzoo("export", copy_run(d, s), "-o", _fifo(d, "pipe"), "--force"), ("pipe",)),
+    C("adv_export_to_loop", "`export -o` is a link to itself",
+      lambda d, s: ganzoo("export", copy_run(d, s), "-o", _loop(d, "loopdir")), ("loopdir",)),
+    C("adv_resume_checkpoints_is_file", "`resume` of a run whose checkpoints/ became a file",
+      lambda d, s: _run_with(d, s, lambda r: _swap_for_file(r / "checkpoints"), "resume", "train.steps=4"),
+      ("run",)),
+    C("adv_resume_lock_is_folder", "`resume` of a run whose .lock became a folder",
+      lambda d, s: _run_with(d, s, lambda r: ((r / ".lock").unlink(missing_ok=True), (r / ".lock").mkdir()),
+                             "resume", "train.steps=4"), ("run",)),
+    C("adv_eval_scores_fifo", "`eval` of a run whose eval.jsonl is a named pipe",
+      lambda d, s: _run_with(d, s, lambda r: os.mkfifo(r / "eval.jsonl"), "eval", "--metrics", "modes", "-n", "64"),
+      ("eval.jsonl", "named pipe")),
+    C("adv_eval_scores_folder", "`eval` of a run whose eval.jsonl is a folder",
+      lambda d, s: _run_with(d, s, lambda r: (r / "eval.jsonl").mkdir(), "eval", "--metrics", "modes", "-n", "64"),
+      ("eval.jsonl", "folder")),
+    C("adv_new_plugin_dir_file", "`new-plugin --dir` names a file",
+      lambda d, s: ganzoo("new-plugin", "demo", "--dir", config(d)), ("cfg.yaml",)),
+    C("adv_sample_proc", "`sample -o` under /proc",
+      lambda d, s: ganzoo("sample", copy_run(d, s), "-o", "/proc/ganzoo/grid.png"), ("/proc/ganzoo/grid.png",)),
+    C("adv_sample_dev_null", "`sample -o /dev/null` (a device, not a file)",
+      lambda d, s: ganzoo("sample", copy_run(d, s), "-o", "/dev/null"), ("/dev/null", "not a regular file")),
+    C("adv_image_root_fifo", "`data.root` of an image folder is a named pipe",
+      lambda d, s: ganzoo("run", config(d, data={"name": "image_folder", "root": _fifo(d, "imgs")})), ("imgs",)),
+    C("adv_npz_root_fifo", "`data.root` of `npz` is a named pipe",
+      lambda d, s: ganzoo("run", config(d, data={"name": "npz", "root": _fifo(d, "data.npz")})), ("data.npz",)),
+    C("adv_class_folder_loops", "a class folder whose class sub-folders are links to themselves",
+      lambda d, s: _loop(d, "classes/a") and _loop(d, "classes/b") and
+      ganzoo("run", config(d, data={"name": "class_folder", "root": "classes"})), ("classes",)),
+    C("adv_ckpt_extra_key", "a checkpoint whose networks hold an extra tensor",
+      _crafted_checkpoint(lambda st: st["model"].__setitem__("G.extra", __import__("torch").zeros(1))),
+      ("step_00000002.pt", "do not fit")),
+    C("adv_fid_scalar_stats", "`fid` of statistics whose mu is a scalar",
+      lambda d, s: __import__("numpy").savez(d / "a.npz", mu=__import__("numpy").zeros(()), sigma=__import__("numpy").zeros(())) or
+      ganzoo("fid", "a.npz", "a.npz"), ("a.npz",)),
+]
+
+
 CASE_IDS = [c.id for c in CASES]
 assert len(set(CASE_IDS)) == len(CASE_IDS)
 

@@ -5,7 +5,12 @@ it was asked for, and when it exits 2 leaves every file that existed before as i
 Hypothesis drives ``ganzoo.cli.main`` in-process (it returns the exit status; an exception that
 escapes it is a traceback) with a tiny vanilla GAN on ``ring`` points: mutated run configs (edge
 values at known keys, unknown keys, dropped sections, malformed YAML), mutated ``KEY=VALUE``
-overrides, and mutated ``sample``/``eval``/``resume`` arguments against a trained 2-step run.
+overrides, and mutated ``sample``/``eval``/``resume`` arguments against a trained 2-step run;
+output paths that collide with existing files (the run's own config, checkpoint and previews, a
+user's file), with and without ``--force``; and environment variables (``GANZOO_CACHE``,
+``GANZOO_DATA``, ``GANZOO_INCEPTION_WEIGHTS``, ``HOME``) that point at files, under files, or
+where nothing can be created. A run's own files never change unless the command trains it, and
+an existing file named as an output changes only with ``--force``.
 Training never exceeds 2 steps (``train.steps`` only takes small or refused values).
 Deterministic by default (a fixed set of examples for CI); ``GANZOO_PROPERTY_RANDOM=1`` explores.
 """
@@ -87,16 +92,24 @@ def configs(draw) -> tuple[str, list[str]]:
     return yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True), overrides
 
 
-OUTPUTS = ["out/grid.png", "out/new/deep/grid.png", "runs", "cfg.yaml/grid.png", "cfg.yaml"]
+OUTPUTS = ["out/grid.png", "out/new/deep/grid.png", "runs", "cfg.yaml/grid.png", "cfg.yaml",
+           "mine.png", "runs/trained/config.yaml", "runs/trained/checkpoints/step_00000002.pt",
+           "runs/trained/samples/final.png", "runs/trained/log.jsonl", "runs/trained/samples/mine.png"]
+#: environment settings drawn for every example: unset, a file, a folder under a file, /proc
+ENVS = {"GANZOO_CACHE": [None, "cfg.yaml", "cfg.yaml/cache", "/proc/ganzoo-cache", "cache"],
+        "GANZOO_DATA": [None, "cfg.yaml", "mine.png/data", "/proc/ganzoo-data"],
+        "GANZOO_INCEPTION_WEIGHTS": [None, "cfg.yaml", "missing.pth"],
+        "HOME": [None, "/proc/nohome", "cfg.yaml"]}
 COMMANDS = {
     "sample": lambda d: ["sample", "runs/trained", *d(st.lists(st.sampled_from([
         ["-n", "4"], ["-n", "0"], ["-n", "-3"], ["-n", "x"], ["-n", "200000000"], ["--class", "1"],
-        ["--seed", "-1"], ["--seed", str(2**40)], ["--device", "gpu"], ["--device", "cuda:0"],
+        ["--seed", "-1"], ["--seed", str(2**40)], ["--device", "gpu"], ["--device", "cuda:0"], ["--force"],
         ["-o", d(st.sampled_from(OUTPUTS))], ["--npz", d(st.sampled_from(["out/s.npz", "out/s", "cfg.yaml/s"]))],
         ["--checkpoint", d(st.sampled_from(["cfg.yaml", "missing.pt", "runs"]))]]), max_size=3)), []],
     "eval": lambda d: ["eval", "runs/trained", "-n", d(st.sampled_from(["16", "0", "1", "x", "99999999999"])),
                        *d(st.sampled_from([[], ["--metrics", "modes"], ["--metrics", ","], ["--metrics", "nope"],
-                                           ["--split", "nope"], ["--device", "gpu"]]))],
+                                           ["--split", "nope"], ["--device", "gpu"],
+                                           ["--metrics", "fid", "--extractor", "raw"]]))],
     "resume": lambda d: ["resume", d(st.sampled_from(["runs/trained", "runs", "cfg.yaml", "missing"])),
                          *d(st.sampled_from([[], ["train.steps=3"], ["train.steps=1"], ["data.name=grid"],
                                              ["variant.g_hidden=[16]"], ["train.steps=x"]]))],
@@ -121,23 +134,40 @@ def sandbox(tmp_path_factory) -> Path:
     return root
 
 
-def run_cli(root: Path, argv: list[str]) -> tuple[int, str, str]:
+def run_cli(root: Path, argv: list[str], env: dict[str, str | None] | None = None) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
     cwd = os.getcwd()
+    saved = {k: os.environ.get(k) for k in env or {}}
     os.chdir(root)
     try:
+        for k, v in (env or {}).items():
+            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             code = main(argv)
     finally:
         os.chdir(cwd)
+        for k, v in saved.items():
+            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
     return code, out.getvalue(), err.getvalue()
 
 
-def allowed_new(argv: list[str], path: str) -> bool:
-    """New files may appear under the out_dir (runs/) and at the outputs the command names."""
+def named_outputs(argv: list[str]) -> set[str]:
     named = {argv[i + 1] for i, w in enumerate(argv[:-1]) if w in ("-o", "--npz")}
-    named |= {n + ".npz" for n in named}
+    return named | {n + ".npz" for n in named}
+
+
+def allowed_new(argv: list[str], path: str, env: dict[str, str | None] | None = None) -> bool:
+    """New files may appear under the out_dir (runs/), at the outputs the command names and in
+    a cache folder the environment names."""
+    named = named_outputs(argv) | {v for k, v in (env or {}).items() if v and k == "GANZOO_CACHE"}
     return path.startswith("runs/") or path in named or any(path.startswith(n.rstrip("/") + "/") for n in named)
+
+
+def run_owned(path: str) -> bool:
+    """The trained run's own files (what only training may change)."""
+    inside = path.removeprefix("runs/trained/")
+    return path.startswith("runs/trained/") and (
+        not inside.startswith("samples/") or inside.startswith(("samples/step_", "samples/final")))
 
 
 @pytest.mark.parametrize("kind", ["run", "config check", "config show", "sample", "eval", "resume"])
@@ -154,8 +184,10 @@ def test_cli_never_crashes_and_never_loses_files(sandbox: Path, kind: str, data)
         (sandbox / "cfg.yaml").write_bytes(text.encode("utf-8", "surrogatepass"))
         argv = [*kind.split(), "cfg.yaml", *overrides]
     (sandbox / "cfg.yaml").touch()
+    (sandbox / "mine.png").write_bytes(b"a user's file")
+    env = {k: data.draw(st.sampled_from(v)) for k, v in ENVS.items()} if data.draw(st.booleans()) else {}
     before = snapshot(sandbox)
-    code, out, err = run_cli(sandbox, argv)
+    code, out, err = run_cli(sandbox, argv, env)
     after = snapshot(sandbox)
     event(f"{kind}: exit {code}")  # --hypothesis-show-statistics shows the mix
     where = f"ganzoo {' '.join(argv)}\n--- stderr ---\n{err[-2000:]}"
@@ -165,8 +197,15 @@ def test_cli_never_crashes_and_never_loses_files(sandbox: Path, kind: str, data)
         assert err.rstrip("\n").splitlines()[-1].startswith("ganzoo: error: "), where
     changed = [p for p, digest in before.items() if after.get(p) != digest]
     new = [p for p in after if p not in before]
-    outside = [p for p in new + changed if not allowed_new(argv, p)]
+    where = f"{' '.join(f'{k}={v}' for k, v in env.items() if v)} {where}"
+    outside = [p for p in new + changed if not allowed_new(argv, p, env)]
     assert not outside, f"wrote outside the run folder and the named outputs: {outside}\n{where}"
+    if kind not in ("run", "resume"):
+        touched = [p for p in changed if run_owned(p) and not p.endswith("/eval.jsonl")]
+        assert not touched, f"a run's own files changed: {touched}\n{where}"
+    if "--force" not in argv:
+        clobbered = [p for p in changed if p in named_outputs(argv)]
+        assert not clobbered, f"an existing file was replaced without --force: {clobbered}\n{where}"
     if code == 2:
         assert not changed, f"an error changed earlier files: {changed}\n{where}"
         if kind not in ("run", "resume"):

@@ -258,7 +258,8 @@ def test_cyclegan_exports_both_generators_and_translates_from_the_folder(tmp_pat
     Image.fromarray(np.random.default_rng(0).integers(0, 255, (16, 16, 3), dtype=np.uint8)).save(picture)
     for direction in ("AtoB", "BtoA"):
         for source, name in ((run, "run.png"), (out, "export.png")):
-            code, err = cli("translate", source, picture, "-o", tmp_path / name, "--direction", direction)
+            code, err = cli("translate", source, picture, "-o", tmp_path / name, "--direction", direction,
+                            "--force")  # the second direction replaces the first's pictures
             assert code == 0, err
         assert (tmp_path / "run.png").read_bytes() == (tmp_path / "export.png").read_bytes()
     code, err = cli("interpolate", out, "-o", tmp_path / "s.png")

@@ -126,6 +126,34 @@ def test_ctrl_c_writes_a_loadable_checkpoint(tmp_path):
     assert state["step"] >= 3 and state["step"] < 100000
 
 
+def test_sigterm_checkpoints_exits_143_with_one_line_and_resumes_bit_identical(tmp_path):
+    """What SLURM and Kubernetes send before a kill: finish the step, checkpoint, one line, 143;
+    the resumed run equals one that was never stopped."""
+    path = write_config(tmp_path / "t", 100000)
+    proc = subprocess.Popen([sys.executable, "-m", "ganzoo", "run", str(path)], stderr=subprocess.PIPE,
+                            text=True)
+    run_dir = tmp_path / "t" / "runs" / "check"
+    deadline = time.time() + 120
+    while time.time() < deadline and not ((run_dir / "log.jsonl").exists()
+                                          and (run_dir / "log.jsonl").read_text().count("\n") >= 5):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err
+    assert err.count("\n") == 1 and err.startswith("ganzoo: terminated (SIGTERM) at step "), err
+    stopped = load_checkpoint(list_checkpoints(run_dir)[-1])["step"]
+    assert 5 <= stopped < 100000 and f"step_{stopped:08d}.pt" in err and f"ganzoo resume {run_dir}" in err
+    resumed = ganzoo("resume", str(run_dir), f"train.steps={stopped + 3}")
+    assert resumed.returncode == 0, resumed.stderr
+    straight = ganzoo("run", str(write_config(tmp_path / "s", stopped + 3)))
+    assert straight.returncode == 0, straight.stderr
+    a = load_checkpoint(list_checkpoints(tmp_path / "s" / "runs" / "check")[-1])
+    b = load_checkpoint(list_checkpoints(run_dir)[-1])
+    assert a["step"] == b["step"] == stopped + 3
+    for k in a["model"]:
+        assert torch.equal(a["model"][k], b["model"][k]), k
+
+
 def test_a_second_run_never_overwrites_the_first(tmp_path):
     cfg = config_from_dict(tiny_config(DCGAN, SHAPES, tmp_path / "runs", steps=2))
     first, second = train(cfg), train(cfg)

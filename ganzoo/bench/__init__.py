@@ -17,9 +17,13 @@ metrics, sample count, sampling seed and real split) and writes:
 A run with a final checkpoint and a ``bench.json`` for the same protocol is not touched again; an
 interrupted one resumes from its checkpoint; a deleted ``bench.json`` is only re-scored.
 
-The work is split by responsibility: :mod:`.plan` checks the configs and plans the runs,
-:mod:`.run` trains and scores them, :mod:`.measure` reads what a run cost, :mod:`.report` writes
-the tables, plots and HParams. This package re-exports what the command and the tests use.
+The work is split by responsibility: :mod:`.plan` checks the configs and plans the runs (with
+:mod:`.grid` for ``--grid`` overrides), :mod:`.driver` runs the bench from start to end,
+:mod:`.run` trains and scores one run, :mod:`.state` reads how far a run got, :mod:`.lock` keeps
+one process per run folder, :mod:`.measure` reads what a run cost, :mod:`.report` writes the
+tables, plots and HParams. Sweeps (docs/sweeps.md): :mod:`.schedule` runs the cells through a
+launcher of :mod:`.launchers` (local processes, submitit, Ray), each running :mod:`.cell`.
+This package re-exports what the command and the tests use.
 """
 
 from __future__ import annotations
@@ -29,7 +33,8 @@ from .plan import (DEFAULT_METRICS, DEFAULT_N, RESULT_VERSION, BenchSettings, Ru
                    plan)
 from .report import (columns, csv_text, fmt_pm, main_table, markdown, mean_se, summarize, write_hparams,
                      write_plots, write_tables)
-from .run import BenchResult, evaluate_run, run_bench, run_one, train_run
+from .driver import BenchResult, run_bench
+from .run import evaluate_run, run_one, train_run
 
 __all__ = ["DEFAULT_METRICS", "DEFAULT_N", "RESULT_VERSION", "BenchResult", "BenchSettings", "RunFailed",
            "RunSpec", "columns", "csv_text", "curves", "eval_every", "evaluate_run", "fmt_pm", "main_table",

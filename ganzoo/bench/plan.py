@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, GanzooError
+from .grid import cell_name, grid_points, parse_grid
 
 DEFAULT_METRICS = {"points": ["modes"], "images": ["fid", "kid"]}
 DEFAULT_N = {"points": 2500, "images": 1000}
@@ -35,6 +36,10 @@ class BenchSettings:
     threads: int | None = None  # CPU threads per training process (OMP_NUM_THREADS); None: inherit
     overrides: list[str] = field(default_factory=list)
     command: str = ""
+    grid: list[str] = field(default_factory=list)  # --grid KEY=V1,V2,... items
+    launcher: str = "serial"  # serial, local, submitit or ray (see ganzoo.bench.launchers)
+    jobs: int | None = None  # cells at once (None: the launcher's default)
+    launch: dict[str, Any] = field(default_factory=dict)  # the launcher's own options
 
 
 @dataclass
@@ -53,6 +58,7 @@ class RunSpec:
     overrides: list[str]
     cfg: Any  # the RunConfig the training process will see
     text: str = ""  # the config file as read when planning; the training process gets this copy
+    grid: list[str] = field(default_factory=list)  # this cell's --grid overrides (in its folder name)
 
     @property
     def snapshot(self) -> Path:
@@ -62,6 +68,22 @@ class RunSpec:
     @property
     def label(self) -> str:
         return f"{self.name} seed{self.seed}"
+
+    def to_payload(self) -> dict[str, Any]:
+        """The spec as JSON-able data, for a cell that runs in another process or on another machine."""
+        return {"config": self.config, "name": self.name, "seed": self.seed, "run_dir": str(self.run_dir),
+                "steps": self.steps, "kind": self.kind, "metrics": list(self.metrics), "n": self.n,
+                "eval_every": self.eval_every, "overrides": list(self.overrides), "text": self.text,
+                "grid": list(self.grid)}
+
+    @classmethod
+    def from_payload(cls, data: dict[str, Any]) -> "RunSpec":
+        """The inverse of :meth:`to_payload`: the config is rebuilt from the planned text and overrides."""
+        from ..config import config_from_dict, parse_yaml
+
+        parsed, lines = parse_yaml(data["text"], data["config"])
+        cfg = config_from_dict(parsed, file=data["config"], lines=lines, overrides=data["overrides"])
+        return cls(**{**data, "run_dir": Path(data["run_dir"]), "cfg": cfg})
 
     def key(self, eval_seed: int) -> dict[str, Any]:
         """What a stored result must have been computed with to be reused."""
@@ -142,6 +164,9 @@ def _check_settings(settings: BenchSettings) -> None:
         raise GanzooError(f"--threads must be at least 1, got {settings.threads}")
     if settings.n is not None and settings.n < 2:
         raise GanzooError(f"-n must be at least 2, got {settings.n}")
+    if settings.jobs is not None and settings.jobs < 1:
+        raise GanzooError(f"--jobs must be at least 1, got {settings.jobs}")
+    parse_grid(settings.grid)
     known = get_registry().names("metrics")
     for m in settings.metrics or []:
         if m not in known:
@@ -186,14 +211,24 @@ def _plan_config(text: str, settings: BenchSettings, registry: Any) -> list[RunS
     def load(overrides: list[str]):
         return config_from_dict(data, file=text, lines=lines, overrides=overrides)
 
-    base = load(["log.progress=false", *settings.overrides])
+    specs = []
+    for point in grid_points(parse_grid(settings.grid)):
+        specs += _plan_point(text, content, load, point, settings, registry)
+    return specs
+
+
+def _plan_point(text: str, content: str, load: Any, point: list[str], settings: BenchSettings,
+                registry: Any) -> list[RunSpec]:
+    """The runs of one config at one grid point (no grid: the config itself), one per seed."""
+    common = [*settings.overrides, *point]
+    base = load(["log.progress=false", *common])
     kind, metrics = _kind_and_metrics(text, base, settings, registry)
     n = settings.n or DEFAULT_N[kind]
     every = eval_every(base.train.steps, settings.eval_points, base.log.every)
-    out, name = Path(settings.out), Path(text).stem
+    out, name = Path(settings.out), cell_name(Path(text).stem, point)
     specs = []
     for k in range(settings.seeds):
-        overrides = ["log.progress=false", *settings.overrides,
+        overrides = ["log.progress=false", *common,
                      f"run.out_dir={json.dumps(str(out / name))}", f"run.name=seed{k}", f"seed={k}",
                      f"eval.every={every}", f"eval.metrics=[{', '.join(metrics)}]", f"eval.n={n}",
                      "eval.split=train", "eval.extractor=null"]  # the final scoring's protocol
@@ -202,7 +237,7 @@ def _plan_config(text: str, settings: BenchSettings, registry: Any) -> list[RunS
         cfg = load(overrides)
         spec = RunSpec(config=text, name=name, seed=k, run_dir=out / name / f"seed{k}",
                        steps=cfg.train.steps, kind=kind, metrics=metrics, n=n, eval_every=every,
-                       overrides=overrides, cfg=cfg, text=content)
+                       overrides=overrides, cfg=cfg, text=content, grid=list(point))
         _check_existing(spec)
         specs.append(spec)
     return specs
@@ -223,4 +258,10 @@ def plan(settings: BenchSettings) -> list[RunSpec]:
                               f"are OUT/<file name>/seed<k>); rename one")
         seen[name] = text
         specs += _plan_config(text, settings, registry)
+    folders: dict[Path, RunSpec] = {}
+    for spec in specs:
+        other = folders.setdefault(spec.run_dir, spec)
+        if other is not spec:
+            raise GanzooError(f"--grid: {' '.join(other.grid)} and {' '.join(spec.grid)} of {spec.config} "
+                              f"share the folder {spec.run_dir}; give values that differ in letters or digits")
     return specs

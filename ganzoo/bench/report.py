@@ -108,6 +108,8 @@ def summarize(specs: list[RunSpec], results: list[dict[str, Any]], failures: lis
                                            "kind": spec.kind, "metrics_used": spec.metrics, "n": spec.n,
                                            "eval_every": spec.eval_every, "seeds": [], "ok_seeds": [],
                                            "failed_seeds": []})
+        if spec.grid:
+            c["grid"] = list(spec.grid)  # this row's --grid overrides
         c["seeds"].append(spec.seed)
     for f in failures:
         configs[f["name"]]["failed_seeds"].append(f["seed"])
@@ -117,14 +119,18 @@ def summarize(specs: list[RunSpec], results: list[dict[str, Any]], failures: lis
         c["values"] = {col["label"]: mean_se([_value(r, col) for r in mine]) for col in cols}
         for k in ("wall_s", "steps_per_s", "peak_rss_mib", "params", "g_params", "eval_s"):
             c[k] = mean_se([r.get(k) for r in mine])
+    shown = {"seeds": settings.seeds, "out": settings.out, "metrics": settings.metrics, "n": settings.n,
+             "eval_points": settings.eval_points, "eval_seed": settings.eval_seed, "threads": settings.threads,
+             "overrides": settings.overrides}
+    if settings.grid:
+        shown["grid"] = list(settings.grid)
     return {
         "command": settings.command, "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        "settings": {"seeds": settings.seeds, "out": settings.out, "metrics": settings.metrics,
-                     "n": settings.n, "eval_points": settings.eval_points, "eval_seed": settings.eval_seed,
-                     "threads": settings.threads, "overrides": settings.overrides},
+        "settings": shown,
         "machine": {"platform": platform.platform(), "python": platform.python_version(),
                     "torch": torch.__version__, "cpus": os.cpu_count(),
-                    "threads_per_run": settings.threads or "inherited (torch default)",
+                    "threads_per_run": (settings.threads or settings.launch.get("threads_per_cell")
+                                        or "inherited (torch default)"),
                     "devices": sorted({str(s.cfg.device) for s in specs}),
                     "load_average_start": load_start, "load_average_end": load_average(),
                     "load_average_1min_during_training": _load_range(results)},

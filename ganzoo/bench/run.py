@@ -12,22 +12,15 @@ import shlex
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import GanzooError
 from ..fileio import atomic_write_text
+from .lock import die_with_parent, run_lock
 from .measure import curves, load_average, peak_rss_mib, read_log, training_speed, wait_with_usage
-from .plan import BenchSettings, RunFailed, RunSpec, checkpoint_steps, plan
-from .report import summarize, write_hparams, write_plots, write_tables
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+from .plan import BenchSettings, RunFailed, RunSpec, checkpoint_steps
+from .state import read_json, run_progress, valid_result
 
 
 def _last_line(text: str) -> str:
@@ -35,11 +28,13 @@ def _last_line(text: str) -> str:
     return lines[-1][:300] if lines else "(no output)"
 
 
-def train_run(spec: RunSpec, start_step: int, threads: int | None = None) -> tuple[dict[str, Any], str]:
+def train_run(spec: RunSpec, start_step: int, threads: int | None = None,
+              keep_fds: list[int] | None = None) -> tuple[dict[str, Any], str]:
     """Train (or continue) ``spec`` in a child process; returns its segment record and last line.
 
     ``threads`` sets the child's OMP/MKL thread count: on a busy machine one thread per process
-    is often many times faster than several contending ones, and more repeatable."""
+    is often many times faster than several contending ones, and more repeatable. ``keep_fds``
+    (the run folder's lock, :mod:`.lock`) are inherited, so the lock lasts as long as the child."""
     cmd = [sys.executable, "-m", "ganzoo", "run", "--resume", "auto", str(spec.snapshot), *spec.overrides]
     spec.run_dir.mkdir(parents=True, exist_ok=True)
     log_path = spec.run_dir / "bench.log"
@@ -54,7 +49,8 @@ def train_run(spec: RunSpec, start_step: int, threads: int | None = None) -> tup
         if threads:
             env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                env=env, start_new_session=True)
+                                env=env, start_new_session=True, pass_fds=tuple(keep_fds or ()),
+                                preexec_fn=die_with_parent())
         _, usage, stopped = wait_with_usage(proc)
         wall = time.perf_counter() - t0
     with open(log_path, encoding="utf-8", errors="replace") as log:
@@ -65,7 +61,7 @@ def train_run(spec: RunSpec, start_step: int, threads: int | None = None) -> tup
                "returncode": proc.returncode, "threads": threads,
                "load_average": {"start": load_before, "end": load_average()}}
     stats_path = spec.run_dir / "train.json"
-    stats = _read_json(stats_path) if start_step > 0 else None
+    stats = read_json(stats_path) if start_step > 0 else None
     segments = list(stats.get("segments", [])) if isinstance(stats, dict) else []
     segments.append(segment)
     atomic_write_text(stats_path, json.dumps({"command": cmd, "segments": segments}, indent=2) + "\n")
@@ -94,7 +90,7 @@ def evaluate_run(spec: RunSpec, eval_seed: int) -> dict[str, Any]:
     for r in records:
         r.update(checkpoint=str(trained.checkpoint), step=trained.step)
     log = read_log(spec.run_dir)
-    stats = _read_json(spec.run_dir / "train.json")
+    stats = read_json(spec.run_dir / "train.json")
     segments = stats.get("segments", []) if isinstance(stats, dict) else []
     wall = sum(float(s.get("wall_s", 0)) for s in segments) if segments else None
     peaks = [float(s["peak_rss_mib"]) for s in segments if s.get("peak_rss_mib") is not None]
@@ -143,21 +139,14 @@ def _hparams(spec: RunSpec, cfg: Any) -> dict[str, Any]:
     return hp
 
 
-def _valid_result(spec: RunSpec, eval_seed: int) -> dict[str, Any] | None:
-    result = _read_json(spec.run_dir / "bench.json")
-    if isinstance(result, dict) and result.get("key") == spec.key(eval_seed) and result.get("metrics"):
-        return result
-    return None
-
-
-def _say(message: str) -> None:
+def say_stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _warm_caches(specs: list[RunSpec], settings: BenchSettings, say: Callable[[str], None]) -> None:
+def warm_caches(specs: list[RunSpec], settings: BenchSettings, say: Callable[[str], None]) -> None:
     """Train the images' classifier feature extractor (one per seed) and cache the real features
     before any run is timed, so no run's wall time includes them."""
-    from ..download import cache_dir
+    from ..download import cache_dir_or_none
     from ..evaluation import real_samples
     from ..metrics.evaluate import evaluate
     from ..plugins import get_registry
@@ -176,28 +165,30 @@ def _warm_caches(specs: list[RunSpec], settings: BenchSettings, say: Callable[[s
         real = real_samples(source, spec.n)
         for s in todo:
             say(f"preparing evaluation caches for data '{spec.cfg.data.name}' (seed {s})")
-            evaluate(real, real, source.info(), spec.metrics, real_stats_cache=cache_dir("stats"), seed=s,
+            evaluate(real, real, source.info(), spec.metrics, real_stats_cache=cache_dir_or_none("stats"), seed=s,
                      device=str(resolve_device(spec.cfg.device)), data_source=source)
             done.add(key + (s,))
 
 
 def run_one(spec: RunSpec, settings: BenchSettings, say: Callable[[str], None], prefix: str) -> dict[str, Any]:
-    """Bring one run to a stored result: skip, score only, or train (resuming) then score."""
-    from ..checkpoint import latest_good_checkpoint
+    """Bring one run to a stored result: skip, score only, or train (resuming) then score; under
+    the run folder's lock, so two benches never work on one run."""
+    with run_lock(spec.run_dir, say, f"{prefix} {spec.label}") as fds:
+        return _run_one_locked(spec, settings, say, prefix, fds)
 
-    found = latest_good_checkpoint(spec.run_dir) if spec.run_dir.is_dir() else None
-    step = int(found[1].get("step", 0)) if found else 0
-    complete = step >= spec.steps or bool(found and found[1].get("stopped") == "time_limit")
-    del found
+
+def _run_one_locked(spec: RunSpec, settings: BenchSettings, say: Callable[[str], None], prefix: str,
+                    fds: list[int]) -> dict[str, Any]:
+    step, complete = run_progress(spec)
     if complete:
-        cached = _valid_result(spec, settings.eval_seed)
+        cached = valid_result(spec, settings.eval_seed)
         if cached is not None:
             say(f"{prefix} {spec.label}: done already, skipped ({spec.run_dir / 'bench.json'})")
             return cached
     else:
         say(f"{prefix} {spec.label}: " + (f"resuming at step {step} of {spec.steps}" if step
                                            else f"training {spec.steps} steps") + f" in {spec.run_dir}")
-        segment, tail = train_run(spec, step, settings.threads)
+        segment, tail = train_run(spec, step, settings.threads, fds)
         if segment["returncode"] != 0:
             raise RunFailed(f"{spec.config} seed {spec.seed}: training failed (exit "
                             f"{segment['returncode']}) in {spec.run_dir}: {tail}")
@@ -226,48 +217,3 @@ def record_in_trackers(spec: RunSpec, settings: BenchSettings, result: dict[str,
                          result["metrics"], spec.run_dir, step=spec.steps, config=spec.name)
     except GanzooError as exc:  # only a logger with required: true raises
         raise RunFailed(f"{spec.config} seed {spec.seed}: recording in the trackers failed: {exc}") from None
-
-
-@dataclass
-class BenchResult:
-    results: list[dict[str, Any]]
-    failures: list[dict[str, Any]]
-    summary: dict[str, Any]
-    files: list[Path]
-
-
-def run_bench(settings: BenchSettings, say: Callable[[str], None] = _say) -> BenchResult:
-    """Plan, train and score every run, then write the tables, plots and HParams."""
-    specs = plan(settings)
-    out = Path(settings.out)
-    out.mkdir(parents=True, exist_ok=True)
-    load_start = load_average()
-    import torch
-
-    threads_before = torch.get_num_threads()
-    if settings.threads:
-        torch.set_num_threads(settings.threads)  # the scoring in this process too
-    for spec in specs:
-        if not spec.snapshot.is_file() or spec.snapshot.read_text(encoding="utf-8") != spec.text:
-            atomic_write_text(spec.snapshot, spec.text)
-    results, failures = [], []
-    try:
-        if any(s.kind == "images" for s in specs):
-            _warm_caches(specs, settings, say)
-        for i, spec in enumerate(specs, 1):
-            try:
-                results.append(run_one(spec, settings, say, f"[{i}/{len(specs)}]"))
-            except RunFailed as exc:
-                say(f"[{i}/{len(specs)}] {spec.label}: FAILED: {exc}")
-                failures.append({"config": spec.config, "name": spec.name, "seed": spec.seed,
-                                 "run_dir": str(spec.run_dir), "error": str(exc)})
-            except KeyboardInterrupt:
-                say(f"interrupted during {spec.label}; run the same command again to resume")
-                raise
-    finally:
-        torch.set_num_threads(threads_before)
-    summary = summarize(specs, results, failures, settings, load_start)
-    files = write_tables(out, summary)
-    files += write_plots(out, summary, results)
-    files.append(write_hparams(out, results))
-    return BenchResult(results, failures, summary, files)

@@ -41,27 +41,8 @@ def device(text: str) -> str:
     return text
 
 
-def check_output_file(path: str | os.PathLike, option: str) -> Path:
-    """Refuse, before any work, an output file that cannot be written: a folder in its place, a
-    file where one of its folders should be, or a folder that exists but is not writable.
-    Missing folders are fine (they are created when the file is written)."""
-    from ..errors import GanzooError
-
-    path = Path(path)
-    if path.is_dir():
-        raise GanzooError(f"{option} {path} is a folder; give a file name")
-    if path.exists() and not path.is_file():  # a FIFO or device would block or swallow the output
-        raise GanzooError(f"{option} {path} is not a regular file; give another file name")
-    parent = path.parent
-    while not parent.exists():
-        if parent.is_symlink():  # dangling link
-            break
-        parent = parent.parent
-    blocker = next((p for p in [parent, *parent.parents] if p.exists() and not p.is_dir()), None)
-    if blocker is not None:
-        raise GanzooError(f"cannot write {option} {path}: {blocker} is a file, not a folder; choose "
-                          f"another path")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise GanzooError(f"cannot write {option} {path}: the folder {parent} is not writable; choose "
-                          f"another path")
-    return path
+def add_force(parser: argparse.ArgumentParser) -> None:
+    """``--force``: the one switch that lets a command replace an existing output file (never a
+    run's or an export's own files: see :mod:`ganzoo.outputs`)."""
+    parser.add_argument("--force", action="store_true",
+                        help="replace an existing output file (never a run's own files)")

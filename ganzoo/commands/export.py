@@ -52,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
     export_run(trained, Path(args.run_dir), out, formats, force=args.force)
     weights = "EMA" if trained.averaged else "live"
     extra = "".join(f" + {f}" for f in formats)
+    use = (f"translate with: ganzoo translate {out} INPUT -o OUTPUT" if trained.variant.translates
+           else f"sample it with: ganzoo sample {out} -n 16 -o grid.png")
     print(f"exported {trained.config.variant.name} ({weights} weights{extra}) from {trained.checkpoint} "
-          f"(step {trained.step}) -> {out}; sample it with: ganzoo sample {out} -n 16 -o grid.png",
-          file=sys.stderr)
+          f"(step {trained.step}) -> {out}; {use}", file=sys.stderr)
     return 0

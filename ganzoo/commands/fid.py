@@ -14,7 +14,7 @@ DIMS = (64, 192, 768, 2048)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    from ._args import device, int_range
+    from ._args import add_force, device, int_range
 
     p = sub.add_parser("fid", help="FID between two image folders or .npz statistics (pytorch-fid compatible)",
                        description="FID between two image folders or .npz statistics files with "
@@ -27,8 +27,9 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                    help="compute the statistics of FOLDER and save them to OUT.npz")
     p.add_argument("--batch-size", type=int_range(1, 100_000), default=50, help="images per batch (default 50)")
     p.add_argument("--device", type=device, default="auto", help="auto (default), cpu, cuda, cuda:N")
-    p.add_argument("--dims", type=int, default=2048, choices=DIMS,
-                   help="Inception feature size (default 2048, the standard FID)")
+    p.add_argument("--dims", type=int, default=None, choices=DIMS,
+                   help="Inception feature size (default 2048, the standard FID; two .npz files are "
+                        "compared at their own size)")
     p.add_argument("--num-workers", type=int_range(0, 64), default=None,
                    help="image decoding processes (default: CPU count, at most 8)")
     p.add_argument("--weights", default=None, metavar="PATH",
@@ -38,6 +39,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                    help="use pytorch-fid's scipy.linalg.sqrtm formula (slower; may fail with few samples)")
     p.add_argument("--json", action="store_true", help="print the full record with its protocol as JSON")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_force(p)
     p.set_defaults(func=run_fid)
     return p
 
@@ -78,11 +80,11 @@ def _check_args(args: argparse.Namespace) -> None:
     if args.save_stats and Path(a).suffix.lower() == ".npz":
         raise GanzooError(f"--save-stats needs an image folder first, got the statistics file {a}")
     if args.save_stats:
-        from ._args import check_output_file
+        from ..outputs import check_output
 
         if Path(b).suffix.lower() != ".npz":
             raise GanzooError(f"statistics file {b} must end in .npz (pytorch-fid's format)")
-        check_output_file(b, "--save-stats")
+        check_output(b, "--save-stats", force=args.force)
 
 
 def check_stats(path: str, stats) -> None:
@@ -113,33 +115,67 @@ class _Stats:
     def __init__(self, args: argparse.Namespace):
         self.args = args
         self._ext = None
+        self.npz: dict[str, object] = {}  # statistics files, read before any folder
+
+    def dims(self) -> int:
+        """--dims, else the size of a given .npz (when an Inception pool gives it), else 2048."""
+        from ..errors import GanzooError
+
+        if self.args.dims is not None:
+            return self.args.dims
+        for path, s in self.npz.items():
+            if s.dims not in DIMS:
+                raise GanzooError(f"{path} holds {s.dims}-d statistics, which no Inception layer "
+                                  f"gives ({', '.join(map(str, DIMS))}); compare it with another "
+                                  f".npz of {s.dims}-d statistics, or recompute it with 'ganzoo fid "
+                                  f"--save-stats'")
+            return s.dims
+        return 2048
 
     def extractor(self):
         if self._ext is None:
             from ..metrics.features import InceptionExtractor
 
             args = self.args
-            self._ext = InceptionExtractor(weights=args.weights, dims=args.dims, device=args.device,
+            self._ext = InceptionExtractor(weights=args.weights, dims=self.dims(), device=args.device,
                                            progress=not args.no_progress)
         return self._ext
 
     def of_folder(self, folder: str):
         return _folder_stats(folder, self.extractor(), self.args)
 
-    def of(self, path: str):
+    def read_npz(self, path: str) -> None:
         from pathlib import Path
 
         from ..errors import GanzooError
         from ..metrics.fid import load_stats
 
-        if Path(path).suffix.lower() == ".npz" and Path(path).is_file():
-            s = load_stats(path)
-            check_stats(path, s)
-            if s.dims != self.args.dims:
-                raise GanzooError(f"{path} holds {s.dims}-d statistics but --dims is {self.args.dims}; "
-                                  f"pass --dims {s.dims}")
-            return s
-        return self.of_folder(path)
+        if Path(path).suffix.lower() != ".npz" or not Path(path).is_file():
+            return
+        s = load_stats(path)
+        check_stats(path, s)
+        if self.args.dims is not None and s.dims != self.args.dims:
+            advice = (f"pass --dims {s.dims}" if s.dims in DIMS else
+                      "leave --dims out to compare two .npz files at their own size")
+            raise GanzooError(f"{path} holds {s.dims}-d statistics but --dims is {self.args.dims}; "
+                              f"{advice}")
+        self.npz[path] = s
+
+    def of(self, path: str):
+        return self.npz[path] if path in self.npz else self.of_folder(path)
+
+
+def both(stats: "_Stats", a: str, b: str):
+    """The statistics of A and B (.npz files read first); both of one size, or one line."""
+    from ..errors import GanzooError
+
+    stats.read_npz(a)
+    stats.read_npz(b)
+    sa, sb = stats.of(a), stats.of(b)
+    if sa.dims != sb.dims:
+        raise GanzooError(f"{a} has {sa.dims}-d and {b} {sb.dims}-d statistics; both must come from "
+                          f"the same feature layer (--dims)")
+    return sa, sb
 
 
 def _fid_record(args: argparse.Namespace, sa, sb, value: float) -> dict:
@@ -159,7 +195,7 @@ def _fid_record(args: argparse.Namespace, sa, sb, value: float) -> dict:
     return ScoreRecord(
         metric="fid", value=value, values={"fid": value}, higher_is_better=False,
         extractor="inception", extractor_weights_sha256=weights.pop() if len(weights) == 1 else None,
-        feature_dims=args.dims, resize=resize, n_real=sb.n, n_fake=sa.n or 0, real_source=f"B: {b}",
+        feature_dims=sa.dims, resize=resize, n_real=sb.n, n_fake=sa.n or 0, real_source=f"B: {b}",
         seed=0, options={"exact_sqrtm": bool(args.exact_sqrtm), "batch_size": args.batch_size,
                          "a": str(a), "b": str(b)}, notes=notes).to_dict()
 
@@ -167,20 +203,24 @@ def _fid_record(args: argparse.Namespace, sa, sb, value: float) -> dict:
 def run_fid(args: argparse.Namespace) -> int:
     import json
 
-    from ..metrics.fid import fid_from_stats, save_stats
+    import numpy as np
+
+    from ..metrics.fid import fid_from_stats, stats_arrays
+    from ..outputs import write_output
 
     _check_args(args)
     a, b = args.paths
     stats = _Stats(args)
     if args.save_stats:
         saved = stats.of_folder(a)
-        save_stats(b, saved)
+        arrays = stats_arrays(saved)
+        write_output(b, lambda f: np.savez_compressed(f, **arrays), "--save-stats", force=args.force)
         if args.json:
             print(json.dumps({"saved": str(b), "n": saved.n, "protocol": saved.meta}, indent=2))
         else:
             print(f"Saved statistics of {saved.n} images to {b}")
         return 0
-    sa, sb = stats.of(a), stats.of(b)
+    sa, sb = both(stats, a, b)
     value = fid_from_stats(sa, sb, exact_sqrtm=args.exact_sqrtm)
     if args.json:
         print(json.dumps(_fid_record(args, sa, sb, value), indent=2))

@@ -14,7 +14,7 @@ import sys
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    from ._args import device, int_range
+    from ._args import add_force, device, int_range
 
     p = sub.add_parser("interpolate", help="image strips between latent codes (or classes) of a "
                                            "trained run",
@@ -30,39 +30,46 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--truncation", type=float, default=None, metavar="PSI",
                    help="truncation trick for the end codes (stylegan2: psi in [0, 1]; biggan: "
                         "threshold > 0)")
+    p.add_argument("--vary-code", default=None, metavar="CODE",
+                   help="runs with named latent codes (infogan): each row holds one draw and moves "
+                        "only CODE (cat: every category; cont0, cont1 ...: --steps values from "
+                        "-span to span)")
+    p.add_argument("--span", type=float, default=1.0,
+                   help="--vary-code: continuous codes from -span to span (default 1: the prior's range)")
     p.add_argument("--checkpoint", default=None, help="a specific checkpoint file of the run")
     p.add_argument("--seed", type=int_range(0, 2**32 - 1), default=0)
     p.add_argument("--device", type=device, default="cpu", help="cpu (default), auto, cuda, cuda:N, mps")
+    add_force(p)
     p.set_defaults(func=run)
 
 
-def _output(text: str):
+def _output(text: str, force: bool):
     """The output path, checked before any model loads: .png or .gif, writable."""
     from pathlib import Path
 
     from ..errors import GanzooError
-    from ._args import check_output_file
+    from ..outputs import check_output
 
     path = Path(text)
     if path.suffix.lower() not in (".png", ".gif"):
         raise GanzooError(f"-o {path}: give a .png (a strip) or .gif (an animation) file name")
-    return check_output_file(path, "-o")
+    return check_output(path, "-o", force=force)
 
 
-def save_strip(frames, rows: int, steps: int, path) -> None:
+def save_strip(frames, rows: int, steps: int, path, force: bool = False) -> None:
     """A PNG grid with one row per path, or a GIF whose frame t tiles step t of every row."""
     from PIL import Image
 
-    from ..fileio import atomic_write
-    from ..images import make_grid, save_png
+    from ..images import make_grid, png_writer
+    from ..outputs import write_output
 
     if path.suffix.lower() == ".png":
-        save_png(make_grid(frames, nrow=steps), path)
+        write_output(path, png_writer(make_grid(frames, nrow=steps)), "-o", force=force, durable=False)
         return
     pictures = [Image.fromarray(make_grid(frames[t::steps])) for t in range(steps)]
-    atomic_write(path, lambda f: pictures[0].save(f, format="GIF", save_all=True,
+    write_output(path, lambda f: pictures[0].save(f, format="GIF", save_all=True,
                                                   append_images=pictures[1:], duration=120, loop=0),
-                 durable=False)
+                 "-o", force=force, durable=False)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -72,9 +79,11 @@ def run(args: argparse.Namespace) -> int:
     from ..latent import check_interpolation, check_truncation, interpolation_frames
     from ..safety import memory_guard
 
-    out = _output(args.output)
+    out = _output(args.output, args.force)
     trained = load_model(args.run_dir, args.checkpoint, args.device)
     variant, info, name = trained.variant, trained.info, trained.config.variant.name
+    if args.vary_code is not None:
+        return _vary_code(args, trained, out)
     check_interpolation(variant, name, info, args.classes)
     psi = None
     if args.truncation is not None:
@@ -82,9 +91,29 @@ def run(args: argparse.Namespace) -> int:
     gen = torch.Generator().manual_seed(args.seed)
     with memory_guard(f"{args.rows} rows of {args.steps} frames", "use fewer --rows or --steps"):
         frames = interpolation_frames(variant, info, args.rows, args.steps, gen, psi, args.classes)
-    save_strip(frames, args.rows, args.steps, out)
+    save_strip(frames, args.rows, args.steps, out, force=args.force)
     what = f"classes {args.classes[0]} -> {args.classes[1]}" if args.classes else \
         f"{variant.interpolation_space} space"
     print(f"{args.rows} x {args.steps} frames ({what}) from {trained.checkpoint} (step {trained.step}) "
           f"-> {out}", file=sys.stderr)
+    return 0
+
+
+def _vary_code(args: argparse.Namespace, trained, out) -> int:
+    """``--vary-code``: rows that move one named code and hold the rest (see ganzoo.codes)."""
+    import torch
+
+    from ..codes import check_vary_code, code_frames
+    from ..errors import GanzooError
+    from ..safety import memory_guard
+
+    check_vary_code(trained.variant, trained.config.variant.name)
+    if args.classes or args.truncation is not None:
+        raise GanzooError("--vary-code moves one latent code; leave out --classes and --truncation")
+    gen = torch.Generator().manual_seed(args.seed)
+    with memory_guard(f"{args.rows} rows of {args.steps} frames", "use fewer --rows or --steps"):
+        frames, steps = code_frames(trained.variant, args.vary_code, args.rows, args.steps, gen, args.span)
+    save_strip(frames, args.rows, steps, out, force=args.force)
+    print(f"{args.rows} x {steps} frames (code {args.vary_code}) from {trained.checkpoint} "
+          f"(step {trained.step}) -> {out}", file=sys.stderr)
     return 0

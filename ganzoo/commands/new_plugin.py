@@ -112,11 +112,13 @@ def scaffold(name: str, parent: str | Path = ".", *, kind: str = "variant",
         raise GanzooError(f"{root} already exists; remove it or pass --dir to scaffold elsewhere")
     if check_registry:
         validate_name(name, kind=kind)
-    from ._args import check_output_file
+    from ..outputs import check_output
 
-    check_output_file(root / "pyproject.toml", "--dir")
-    for rel, text in files(n).items():
-        atomic_write_text(root / rel, text, durable=False)
+    written = files(n)
+    for rel in written:
+        check_output(root / rel, "--dir")
+    for rel, text in written.items():
+        atomic_write_text(root / rel, text, durable=False, replace=False)
     return root
 
 

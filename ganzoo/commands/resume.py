@@ -21,10 +21,16 @@ def run(args: argparse.Namespace) -> int:
     from ..trainer import train
     from .run import report
 
+    from ..rundir import is_export_folder, is_run_folder
+
     run_dir = Path(args.run_dir)
     cfg_path = run_dir / "config.yaml"
     if not cfg_path.is_file():
         raise GanzooError(f"{run_dir} is not a ganzoo run folder (no config.yaml); "
                           f"give the folder 'ganzoo run' printed")
+    if is_export_folder(run_dir) or not is_run_folder(run_dir):
+        what = "an exported folder" if is_export_folder(run_dir) else "a config.yaml without checkpoints/"
+        raise GanzooError(f"{run_dir} is not a ganzoo run folder ({what}); give the folder "
+                          f"'ganzoo run' printed")
     cfg = load_config(cfg_path, args.overrides)
     return report(train(cfg, run_dir=run_dir, resume=True))

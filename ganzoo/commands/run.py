@@ -20,7 +20,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def report(result) -> int:
-    """Tell the user where everything is."""
+    """Tell the user where everything is (after SIGTERM one line: a scheduler's log is short)."""
+    if result.status == "terminated":
+        print(f"ganzoo: terminated (SIGTERM) at step {result.step}; checkpoint {result.checkpoint} "
+              f"written; continue with: ganzoo resume {result.run_dir}", file=sys.stderr)
+        return 143
     lines = [f"run folder:   {result.run_dir}"]
     if result.tb_dir:
         lines.append(f"tensorboard:  tensorboard --logdir {result.tb_dir}")

@@ -12,7 +12,7 @@ import sys
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    from ._args import MAX_SAMPLES, device, int_range
+    from ._args import MAX_SAMPLES, add_force, device, int_range
 
     p = sub.add_parser("sample", help="draw samples from a trained run into a PNG grid")
     p.add_argument("run_dir", help="a run folder (uses its latest good checkpoint) or a folder "
@@ -26,10 +26,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--truncation", type=float, default=None, metavar="PSI",
                    help="truncation trick (stylegan2: psi in [0, 1], 1 = none; biggan: threshold "
                         "> 0 that z is truncated at)")
+    p.add_argument("--vary-code", default=None, metavar="CODE",
+                   help="runs with named latent codes (infogan): each row moves CODE (cat: through "
+                        "every category; cont0, cont1 ...: 8 values from -1 to 1) and holds the "
+                        "rest; -n / 8 rows")
     p.add_argument("--seed", type=int_range(0, 2**32 - 1), default=0)
     p.add_argument("--device", type=device, default="cpu", help="cpu (default), auto, cuda, cuda:N, mps")
     p.add_argument("--npz", default=None,
                    help="also save the raw samples to this .npz file ('.npz' is added if missing)")
+    add_force(p)
     p.set_defaults(func=run)
 
 
@@ -37,14 +42,17 @@ def _outputs(args: argparse.Namespace):
     """(PNG path, .npz path or None), both checked before any model is loaded."""
     from pathlib import Path
 
-    from ._args import check_output_file
+    from ..errors import GanzooError
+    from ..outputs import check_output
 
     png = Path(args.output) if args.output else Path(args.run_dir) / "samples" / "sample.png"
-    check_output_file(png, "-o")
+    check_output(png, "-o", force=args.force)
     npz = None
     if args.npz:
         npz = Path(args.npz if args.npz.endswith(".npz") else args.npz + ".npz")
-        check_output_file(npz, "--npz")
+        check_output(npz, "--npz", force=args.force)
+        if npz.resolve() == png.resolve():
+            raise GanzooError(f"--npz {npz} is also the -o picture; give two different files")
     return png, npz
 
 
@@ -52,10 +60,10 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
 
-    from ..fileio import atomic_write
-    from ..images import render, save_png
+    from ..images import png_writer, render
     from ..inference import class_labels, load_model
     from ..latent import check_truncation
+    from ..outputs import write_output
     from ..safety import memory_guard
 
     png, npz = _outputs(args)
@@ -71,15 +79,20 @@ def run(args: argparse.Namespace) -> int:
     if labels is not None and args.label is None:
         nrow = -(-args.num // info.num_classes)  # one row per class (see class_labels)
     with memory_guard(f"-n {args.num} samples", "use a smaller -n"):
-        if psi is None:
+        if args.vary_code is not None:
+            from ..codes import vary_code_samples
+
+            samples, nrow = vary_code_samples(variant, trained.config.variant.name, args.vary_code,
+                                              args.num, gen)
+        elif psi is None:
             samples = variant.sample(args.num, generator=gen, labels=labels).float().cpu()
         else:
             samples = variant.sample_truncated(args.num, psi, generator=gen, labels=labels).float().cpu()
         grid = render(samples, info.kind, centers=info.extras.get("centers"), nrow=nrow)
-    save_png(grid, png)
+    write_output(png, png_writer(grid), "-o", force=args.force, durable=False)
     if npz is not None:
         arrays = {"samples": samples.numpy(), **({"labels": labels.cpu().numpy()} if labels is not None else {})}
-        atomic_write(npz, lambda f: np.savez(f, **arrays))
+        write_output(npz, lambda f: np.savez(f, **arrays), "--npz", force=args.force)
     what = "" if psi is None else f", truncation {psi:g}"
     print(f"{args.num} samples from {trained.checkpoint} (step {trained.step}{what}) -> {png}",
           file=sys.stderr)

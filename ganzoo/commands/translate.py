@@ -4,6 +4,10 @@ INPUT is an image file (OUTPUT: a file, or a folder to write it into under the s
 folder of images (OUTPUT: a folder; every image keeps its file name). ``--weights FILE`` uses a raw
 generator state dict instead of a run, e.g. the authors' ``latest_net_G_A.pth``.
 
+Paired runs (pix2pix) map each image to their output (inputs read at the data's input size and
+channels); multi-domain runs (StarGAN) need ``--domain K``, the target domain's index
+(:mod:`ganzoo.translation`).
+
 Sizes: by default every image is resized (bicubic) to the model's square training size
 (``--size`` to change it; 256 with ``--weights``) and written at that size, as the reference's
 test script does. With ``--keep-size`` each image is translated at its own size instead (the
@@ -18,9 +22,9 @@ import sys
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    from ._args import MAX_IMAGE_SIDE, device, int_range
+    from ._args import MAX_IMAGE_SIDE, add_force, device, int_range
 
-    p = sub.add_parser("translate", help="translate images with a trained CycleGAN (A to B or B to A)",
+    p = sub.add_parser("translate", help="translate images with a trained CycleGAN, pix2pix or StarGAN",
                        description=__doc__.split("\n\n", 1)[1].strip(),
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("run_dir", nargs="?", default=None,
@@ -43,6 +47,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--keep-size", action="store_true",
                    help="translate at each image's own size (sides rounded to multiples of 4)")
     p.add_argument("--device", type=device, default="cpu", help="cpu (default), auto, cuda, cuda:N, mps")
+    p.add_argument("--domain", type=int_range(0, 1_000_000), default=None,
+                   help="multi-domain runs (stargan): the target domain's index (0 .. N-1)")
+    add_force(p)
     p.set_defaults(func=run)
 
 
@@ -96,13 +103,13 @@ def _load_model(args: argparse.Namespace):
     variant = trained.variant
     if not variant.translates:
         raise GanzooError(f"{args.run_dir}: variant '{trained.config.variant.name}' does not translate "
-                          f"images; 'ganzoo translate' needs a cyclegan run (use 'ganzoo sample')")
+                          f"images; 'ganzoo translate' needs a cyclegan, pix2pix or stargan run (use "
+                          f"'ganzoo sample')")
+    from ..translation import translator
 
-    def apply(images: torch.Tensor) -> torch.Tensor:
-        return variant.translate(images, args.direction)
-
-    return apply, trained.info.channels, trained.info.image_size, \
-        f"{trained.checkpoint} (step {trained.step}, {args.direction})"
+    apply, channels, size, what = translator(variant, trained.info, trained.config.variant.name,
+                                             args.direction, args.domain)
+    return apply, channels, size, f"{trained.checkpoint} (step {trained.step}, {what})"
 
 
 def _pairs(src, dst) -> list[tuple]:
@@ -118,7 +125,11 @@ def _pairs(src, dst) -> list[tuple]:
             raise GanzooError(f"-o {dst}: INPUT is a folder, so OUTPUT must be a folder, not a file")
         return [(f, dst / f.name) for f in files]
     if not src.is_file():
-        raise GanzooError(f"{src}: no such file or folder")
+        from ..data.walk import entry_kind
+
+        kind = entry_kind(src)
+        what = "no such file or folder" if kind == "unreadable entry" else f"a {kind}, not an image file"
+        raise GanzooError(f"{src}: {what}")
     if dst.is_dir() or str(dst).endswith(("/", "\\")):
         return [(src, dst / src.name)]
     return [(src, dst)]
@@ -148,17 +159,17 @@ def _read(path, mode: str, args: argparse.Namespace, size: int):
     return img if img.size == target else img.resize(target, Image.BICUBIC)
 
 
-def _save(picture, out) -> None:
+def _save(picture, out, force: bool) -> None:
     """Write atomically in the format of the file name (quality 95 for JPEG)."""
     from PIL import Image
 
     from ..errors import GanzooError
-    from ..fileio import atomic_write
+    from ..outputs import write_output
 
     fmt = Image.registered_extensions().get(out.suffix.lower())
     options = {"quality": 95} if fmt == "JPEG" else {}
     try:
-        atomic_write(out, lambda f: picture.save(f, format=fmt, **options))
+        write_output(out, lambda f: picture.save(f, format=fmt, **options), "-o", force=force)
     except (ValueError, KeyError) as exc:  # e.g. a mode the format cannot store
         raise GanzooError(f"cannot write {out}: {exc}") from None
 
@@ -172,8 +183,8 @@ def run(args: argparse.Namespace) -> int:
     from ..data.images import is_image_name
     from ..errors import GanzooError
     from ..images import to_uint8
+    from ..outputs import check_output
     from ..safety import memory_guard
-    from ._args import check_output_file
 
     if args.size is not None and args.size % 4:
         raise GanzooError(f"--size must be a multiple of 4 and at least 8, got {args.size}")
@@ -181,6 +192,8 @@ def run(args: argparse.Namespace) -> int:
         raise GanzooError("give --size or --keep-size, not both")
     if args.weights is None and (args.ngf is not None or args.n_blocks is not None):
         raise GanzooError("--ngf and --n-blocks apply to --weights only (a run knows its networks)")
+    if args.weights is not None and args.domain is not None:
+        raise GanzooError("--domain applies to multi-domain runs (stargan), not to --weights")
     src, dst = Path(args.input), Path(args.output)
     pairs = _pairs(src, dst)  # check the paths before loading a model
     for path, out in pairs:
@@ -189,7 +202,7 @@ def run(args: argparse.Namespace) -> int:
         if out.exists() and out.resolve() == path.resolve():
             raise GanzooError(f"-o {out} is the input image itself; choose another output so the "
                               f"input is kept")
-        check_output_file(out, "-o")
+        check_output(out, "-o", force=args.force)
     apply, channels, default_size, what = _load_model(args)
     size = args.size or default_size
     mode = "L" if channels == 1 else "RGB"
@@ -200,7 +213,7 @@ def run(args: argparse.Namespace) -> int:
         with memory_guard(f"translating {path} at {img.width}x{img.height}", "use a smaller --size"):
             y = apply(x.unsqueeze(0)).float().cpu()
         arr = to_uint8(y)[0]
-        _save(Image.fromarray(arr[..., 0] if channels == 1 else arr), out)
+        _save(Image.fromarray(arr[..., 0] if arr.shape[-1] == 1 else arr), out, args.force)
     where = dst if src.is_dir() else pairs[0][1]
     print(f"{len(pairs)} image(s) translated with {what} -> {where}", file=sys.stderr)
     return 0

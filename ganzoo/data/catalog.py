@@ -28,10 +28,12 @@ class RemoteFile:
     md5: str | None = None
     sha256: str | None = None
     archive: bool = False
+    #: the file's name when the URL does not end with it (e.g. a Google Drive link)
+    name: str | None = None
 
     @property
     def filename(self) -> str:
-        return self.url.rstrip("/").rsplit("/", 1)[-1]
+        return self.name or self.url.rstrip("/").rsplit("/", 1)[-1]
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,14 @@ _FASHION = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
 _IDX = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
         "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
 _CYCLEGAN = "https://efrosgans.eecs.berkeley.edu/cyclegan/datasets/"
+_DIV2K = "https://data.vision.ee.ethz.ch/cvl/DIV2K/"
+_CELEBA = "https://drive.google.com/uc?export=download&id=0B7EVK8r0v71pZjFTYXZWM3FlRnM"
+_PIX2PIX = "https://efrosgans.eecs.berkeley.edu/pix2pix/datasets/"
+#: pix2pix sets: catalogue name -> (archive name, the folders it unpacks to); facades: 400 train /
+#: 106 test / 100 val ("pix2pix_facades": "facades" is CycleGAN's unpaired version); edges2shoes:
+#: 49825 train / 200 val
+PIX2PIX_SETS = {"pix2pix_facades": ("facades", ("train", "test", "val")),
+                "edges2shoes": ("edges2shoes", ("train", "val"))}
 CYCLEGAN_SETS = ("horse2zebra", "apple2orange", "summer2winter_yosemite", "monet2photo",
                  "cezanne2photo", "ukiyoe2photo", "vangogh2photo", "maps", "facades",
                  "iphone2dslr_flower")
@@ -93,6 +103,44 @@ _entries = [
         ("trainA", "trainB", "testA", "testB"),
         note="no published checksum; zip CRCs and layout are checked",
         options={"dataset": name}) for name in CYCLEGAN_SETS),
+    # pix2pix's paired sets (zoo_configs/real/pix2pix_*.yaml): side-by-side A|B images in train/,
+    # test/ or val/; no checksum is published: gzip's CRC-32 is checked when unpacking
+    *(CatalogEntry(
+        name, f"pix2pix {stem} (paired)", "paired_folders", f"pix2pix/{stem}",
+        (RemoteFile(f"{_PIX2PIX}{stem}.tar.gz", archive=True),), markers,
+        note="no published checksum; gzip CRC and layout are checked",
+        options={"dataset": name}) for name, (stem, markers) in PIX2PIX_SETS.items()),
+    # StarGAN's CelebA domains (zoo_configs/real/stargan_celeba.yaml): the attribute table that
+    # celeba_domains reads next to the 'celeba' images
+    CatalogEntry(
+        "celeba_attributes", "CelebA attributes (list_attr_celeba.txt)", "celeba_domains",
+        "celeba_attributes",
+        (RemoteFile("https://drive.google.com/uc?export=download&id=0B7EVK8r0v71pblRyaVFSWGxPY0U",
+                    md5="75e246fa4810816ffd6ee81facbd244c", name="list_attr_celeba.txt"),),
+        ("list_attr_celeba.txt",),
+        note="md5 as published with torchvision; if Google Drive refuses the scripted download, fetch "
+             "it by hand and serve it through $GANZOO_DATA_MIRROR (MIRROR/celeba_attributes/...)"),
+    # super-resolution and inpainting (zoo_configs/real/srgan_div2k.yaml, inpaint_celeba.yaml):
+    # read by image_folder inside sr_pairs / inpaint_masks; one entry per split, so each unpacks
+    # into its own folder (each archive's single top folder is dropped)
+    CatalogEntry(
+        "div2k", "DIV2K train HR (800 images)", "image_folder", "div2k",
+        (RemoteFile(_DIV2K + "DIV2K_train_HR.zip", md5="bdc2d9338d4e574fe81bf7d158758658", archive=True),),
+        ("0001.png", "0800.png"),
+        note="the DIV2K site publishes no checksum; md5 as used by public DIV2K loaders"),
+    CatalogEntry(
+        "div2k_valid", "DIV2K validation HR (100 images)", "image_folder", "div2k_valid",
+        (RemoteFile(_DIV2K + "DIV2K_valid_HR.zip", md5="9fcdda83005c5e5997799b69f955ff88", archive=True),),
+        ("0801.png", "0900.png"),
+        note="the DIV2K site publishes no checksum; md5 as used by public DIV2K loaders"),
+    CatalogEntry(
+        "celeba", "CelebA aligned faces (202,599 images)", "image_folder", "celeba",
+        (RemoteFile(_CELEBA, md5="00d2c5bc6d35e252742224ab0c1e8fcb", archive=True,
+                    name="img_align_celeba.zip"),),
+        ("000001.jpg", "202599.jpg"),
+        note="md5 as published with torchvision; Google Drive may refuse a scripted download of "
+             "this 1.4 GB file: fetch img_align_celeba.zip by hand and serve it through "
+             "$GANZOO_DATA_MIRROR (MIRROR/celeba/img_align_celeba.zip)"),
 ]
 
 CATALOG: dict[str, CatalogEntry] = {e.name: e for e in _entries}
@@ -137,10 +185,12 @@ def fetch(entry: CatalogEntry, root: Path | None = None, *, progress: bool = Tru
     directory) unless it is already there; returns the folder."""
     from ..download import download, extract
 
+    from ..download import usable_dir
+
     root = Path(root) if root is not None else default_root(entry)
     if is_present(entry, root):
         return root
-    root.mkdir(parents=True, exist_ok=True)
+    usable_dir(root, f"folder for {entry.title}", "--root (or data.root)")
     for f in entry.files:
         dest = root / f.filename
         download(entry.url(f), dest, md5=f.md5, sha256=f.sha256, progress=progress, timeout=timeout,

@@ -31,18 +31,11 @@ def is_image_name(name: str) -> bool:
 
 def list_images(folder: Path, recursive: bool = False) -> list[Path]:
     """Image files in ``folder`` (any case of extension), sorted by relative path; hidden files
-    and folders are ignored."""
-    folder = Path(folder)
-    out: list[Path] = []
-    if recursive:
-        for dirpath, dirnames, filenames in os.walk(folder):
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-            out.extend(Path(dirpath) / f for f in filenames if not f.startswith(".") and is_image_name(f))
-    else:
-        with os.scandir(folder) as it:
-            out = [Path(e.path) for e in it
-                   if not e.name.startswith(".") and is_image_name(e.name) and e.is_file()]
-    return sorted(out, key=lambda p: p.relative_to(folder).as_posix())
+    and folders are ignored, and entries that are not regular files are skipped with a warning
+    (:func:`ganzoo.data.walk.list_files`)."""
+    from .walk import list_files
+
+    return list_files(folder, is_image_name, recursive=recursive)
 
 
 def header_ok(path: Path) -> bool:
@@ -72,10 +65,16 @@ def decode(path: Path, mode: str, draft: tuple[int, int] | None = None) -> Any:
     """The fully loaded Pillow image at ``path`` in ``mode`` ("L" or "RGB").
 
     ``draft`` (width, height) lets a JPEG decode at a reduced scale no smaller than that size.
-    Any failure raises :class:`BadImage` naming the file.
+    Any failure raises :class:`BadImage` naming the file; a named pipe or device put in the
+    file's place is refused before it is opened (reading it would block).
     """
     from PIL import Image
 
+    from .walk import entry_kind
+
+    kind = entry_kind(path)
+    if kind != "file":
+        raise BadImage(path, f"it is a {kind}, not a regular file")
     try:
         with Image.open(path) as img:
             if draft is not None and img.format == "JPEG":

@@ -60,6 +60,18 @@ def _headers(path: Path) -> dict[str, tuple[tuple[int, ...], Any]]:
     return out
 
 
+def read_member(npz: Any, key: str, path: Path) -> Any:
+    """One array of an open .npz; a damaged member (bad CRC, cut short, not a .npy inside)
+    becomes one line naming the file and the array."""
+    import zlib
+
+    try:
+        return npz[key]
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile, zlib.error) as exc:
+        raise DataError(f"{path}: its array '{key}' is damaged ({str(exc).splitlines()[0][:120]}); "
+                        f"write the file again with numpy.savez") from None
+
+
 def _layout(shape: tuple[int, ...], layout: str, path: Path) -> str:
     if layout != "auto":
         want = len(layout)
@@ -159,7 +171,7 @@ class Npz(ImageSource):
             if key not in npz.files:
                 raise DataError(f"{path} has no array '{key}' (it has: {', '.join(npz.files)}); "
                                 f"fix data.labels_key")
-            labels = npz[key]
+            labels = read_member(npz, key, path)
         if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer) or labels.size == 0 \
                 or labels.min() < 0:
             raise DataError(f"{path}: '{key}' must be a non-empty 1-D array of non-negative integers, "
@@ -180,7 +192,7 @@ class Npz(ImageSource):
         path = self._path(split)
         _, layout, _ = self._source_shape(path)
         with np.load(path, allow_pickle=False) as npz:
-            arr = npz[self._images_key(sorted(npz.files), path)]
+            arr = read_member(npz, self._images_key(sorted(npz.files), path), path)
         labels = self._labels(path) if self.options.labels_key else None
         if labels is not None and len(labels) != len(arr):
             raise DataError(f"{path}: {len(arr)} images but {len(labels)} labels")

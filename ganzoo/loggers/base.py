@@ -21,7 +21,7 @@ from ..errors import GanzooError
 
 #: The final states a run can end in (``close(status)``); a logger treats any other word as a
 #: run stopped early on purpose, like ``interrupted``.
-STATUSES = ("finished", "interrupted", "time_limit", "failed")
+STATUSES = ("finished", "interrupted", "terminated", "time_limit", "failed")
 
 
 class LoggerError(GanzooError):

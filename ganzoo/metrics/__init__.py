@@ -1,5 +1,7 @@
 """Evaluation metrics: FID (matching pytorch-fid), KID, IS, precision/recall, density/coverage,
-2-D mode metrics and a data set's own classifier.
+2-D mode metrics, a data set's own classifier, and PSNR/SSIM of image-to-image outputs against
+their ground truth next to a trivial baseline (:mod:`ganzoo.metrics.paired`), and the sharpness
+(gradient energy ratio) of such outputs (:mod:`ganzoo.metrics.sharpness`).
 
 Entry point: :func:`evaluate` (imported lazily, like everything here, so ``import ganzoo.metrics``
 does not import torch). The metric interface is :class:`ganzoo.metrics.base.Metric`; feature
@@ -26,6 +28,9 @@ _LAZY = {
     "inception_score": "ganzoo.metrics.inception_score",
     "prdc": "ganzoo.metrics.prdc",
     "mode_metrics": "ganzoo.metrics.modes2d",
+    "psnr": "ganzoo.metrics.paired",
+    "ssim": "ganzoo.metrics.paired",
+    "baseline_output": "ganzoo.metrics.paired",
 }
 
 __all__ = list(_LAZY)

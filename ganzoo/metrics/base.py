@@ -38,6 +38,8 @@ class MetricInputs:
     fake_labels: Any = None        # torch.Tensor (N,) int64
     real_labels: Any = None        # torch.Tensor (M,) int64: classes of real_samples/real_features
     classifier: Any = None         # ganzoo.metrics.classifier.ClassifierExtractor, when built
+    baseline_samples: Any = None   # paired runs: the trivial baseline's outputs, aligned with real_samples
+    masks: Any = None              # paired runs with holes: (N, 1, H, W), 1 inside the hole
     progress: bool = False
     memo: dict[str, Any] = field(default_factory=dict)  # shared between metrics (e.g. kNN radii)
 
@@ -53,7 +55,9 @@ class Metric(ABC):
     higher_is_better: ClassVar[bool] = True
     needs: ClassVar[frozenset[str]] = frozenset()
     primary: ClassVar[str] = ""
-    #: data kinds the metric applies to ("images", "points")
+    #: data kinds the metric applies to ("images", "points"; "paired", "multi_domain": outputs
+    #: scored against aligned ground truth, see :mod:`ganzoo.metrics.paired`). Image metrics
+    #: also apply to paired runs (outputs vs targets).
     kinds: ClassVar[tuple[str, ...]] = ("images", "points")
 
     def __init__(self, **options: Any) -> None:

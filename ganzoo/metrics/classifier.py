@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import GanzooError
-from ..fileio import atomic_write
+from ..fileio import write_cache
 from .base import Metric, MetricInputs
 from .features import FeatureExtractor, resolve_device
 
@@ -195,10 +195,13 @@ class ClassifierExtractor(FeatureExtractor):
         safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", data_info.name)
         path: Path | None = None
         self.model: SmallCNN | None = None
+        folder = None
         if cache:
-            from ..download import cache_dir
+            from ..download import cache_dir_or_none
 
-            path = cache_dir("classifiers") / f"{safe}-{key[:16]}.pt"
+            folder = cache_dir_or_none("classifiers")
+        if folder is not None:
+            path = folder / f"{safe}-{key[:16]}.pt"
             if path.is_file():
                 self._load(path, data_info)
         if self.model is None:
@@ -210,8 +213,8 @@ class ClassifierExtractor(FeatureExtractor):
                     "channels": int(data_info.shape[0]), "num_classes": int(data_info.num_classes)}
             if path is not None:
                 state = {"state_dict": {k: v.cpu() for k, v in model.state_dict().items()}, "meta": meta}
-                atomic_write(path, lambda f: torch.save(state, f), durable=False)  # a cache
-                log.info("trained %s (held-out accuracy %.4f), cached at %s", self.name, acc, path)
+                if write_cache(path, lambda f: torch.save(state, f)):
+                    log.info("trained %s (held-out accuracy %.4f), cached at %s", self.name, acc, path)
         if path is not None and path.is_file():
             from .inception import file_sha256
 

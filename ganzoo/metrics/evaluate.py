@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from ..errors import GanzooError
-from ..fileio import atomic_write
+from ..fileio import write_cache
 from .base import Metric, MetricInputs, ScoreRecord
 from .features import FeatureExtractor, get_extractor, to_unit
 
@@ -52,7 +52,16 @@ def _data_kind(fake: torch.Tensor, data_info: Any) -> str:
                       f"{tuple(fake.shape)} for data set '{getattr(data_info, 'name', '?')}' ({kind})")
 
 
-def _build_metrics(names: list[str], kind: str, metric_options: dict[str, dict[str, Any]]) -> list[Metric]:
+def _applies(metric: Metric, kind: str, data_kind: str) -> bool:
+    """A metric applies to the samples' kind, to the data's kind ("paired": outputs vs targets),
+    and image metrics apply to image-to-image runs too."""
+    if kind in metric.kinds or data_kind in metric.kinds:
+        return True
+    return kind == "images" and data_kind in ("paired", "multi_domain") and "images" in metric.kinds
+
+
+def _build_metrics(names: list[str], kind: str, metric_options: dict[str, dict[str, Any]],
+                   data_kind: str = "") -> list[Metric]:
     from ..plugins import get_registry, suggest
 
     registry = get_registry()
@@ -67,8 +76,9 @@ def _build_metrics(names: list[str], kind: str, metric_options: dict[str, dict[s
             metric = cls(**metric_options.get(name, {}))
         except TypeError as exc:
             raise GanzooError(f"bad options for metric '{name}': {exc}") from None
-        if kind not in metric.kinds:
-            raise GanzooError(f"metric '{name}' applies to {' and '.join(metric.kinds)}, not to {kind}")
+        if not _applies(metric, kind, data_kind):
+            raise GanzooError(f"metric '{name}' applies to {' and '.join(metric.kinds)} data, not to "
+                              f"{data_kind or kind}")
         out.append(metric)
     return out
 
@@ -126,7 +136,7 @@ def _save_real(path: Path, side: _RealSide, key: dict[str, Any], fingerprint: st
               "protocol": np.asarray(json.dumps(key, sort_keys=True)), "fingerprint": np.asarray(fingerprint)}
     if side.features is not None:
         arrays["features"] = side.features
-    atomic_write(path, lambda f: np.savez(f, **arrays), durable=False)  # a cache: recomputed if lost
+    write_cache(path, lambda f: np.savez(f, **arrays))  # recomputed if lost or unwritable
 
 
 def _load_real(path: Path, key: dict[str, Any], fingerprint: str | None, need_features: bool) -> _RealSide | None:
@@ -252,7 +262,8 @@ def evaluate(fake: torch.Tensor, real: torch.Tensor | None, data_info: Any, metr
              metric_options: dict[str, dict[str, Any]] | None = None,
              weights: str | os.PathLike | None = None, dims: int = 2048, quantize: bool = True,
              extractor_options: dict[str, Any] | None = None,
-             progress: bool = False) -> list[dict[str, Any]]:
+             progress: bool = False, baseline: torch.Tensor | None = None,
+             masks: torch.Tensor | None = None) -> list[dict[str, Any]]:
     """Score ``fake`` against ``real`` with each metric named in ``metrics``; one record per metric.
 
     * ``fake``/``real``: images (N, C, H, W) in [-1, 1] (rounded to 8 bits first when
@@ -268,19 +279,21 @@ def evaluate(fake: torch.Tensor, real: torch.Tensor | None, data_info: Any, metr
     * ``metric_options``: ``{metric name: {option: value}}`` (e.g. ``{"fid": {"exact_sqrtm": True}}``).
     * ``weights``/``dims``: Inception weights file and feature size; ``extractor_options``: extra
       options for the extractor's factory (e.g. the classifier's ``steps``).
+    * ``baseline``/``masks``: for paired runs (``fake`` the outputs, ``real`` their ground truth,
+      aligned): a trivial baseline's outputs and the holes, read by ``psnr``/``ssim``.
     """
     if not isinstance(fake, torch.Tensor):
         fake = torch.as_tensor(np.asarray(fake))
     if real is not None and not isinstance(real, torch.Tensor):
         real = torch.as_tensor(np.asarray(real))
     kind = _data_kind(fake, data_info)
-    objs = _build_metrics(list(metrics), kind, metric_options or {})
+    objs = _build_metrics(list(metrics), kind, metric_options or {}, str(getattr(data_info, "kind", kind)))
     if real is not None and tuple(real.shape[1:]) != tuple(fake.shape[1:]):
         raise GanzooError(f"real samples have shape {tuple(real.shape[1:])}, generated ones "
                           f"{tuple(fake.shape[1:])}; evaluate samples of the same data set")
     inputs = MetricInputs(data_info=data_info, seed=seed, fake_samples=fake, real_samples=real,
                           fake_labels=fake_labels, real_labels=real_labels, quantize=quantize,
-                          progress=progress)
+                          progress=progress, baseline_samples=baseline, masks=masks)
     common = dict(weights=weights, dims=dims, device=device, data_info=data_info, data_source=data_source,
                   seed=seed, flat_dims=int(np.prod(fake.shape[1:])), progress=progress,
                   extra=dict(extractor_options or {}))

@@ -96,16 +96,22 @@ def stats_from_features(features: Any, **meta: Any) -> FIDStats:
 
 # -- files -----------------------------------------------------------------------------------
 
-def save_stats(path: str | os.PathLike, stats: FIDStats) -> Path:
-    """Write pytorch-fid's ``.npz`` (keys ``mu``, ``sigma``) plus ``n`` and a JSON ``protocol``."""
-    path = Path(path)
-    if path.suffix.lower() != ".npz":
-        raise GanzooError(f"statistics file {path} must end in .npz (pytorch-fid's format)")
+def stats_arrays(stats: FIDStats) -> dict[str, np.ndarray]:
+    """pytorch-fid's ``.npz`` arrays (``mu``, ``sigma``) plus ``n`` and a JSON ``protocol``."""
     arrays: dict[str, np.ndarray] = {"mu": np.asarray(stats.mu), "sigma": np.asarray(stats.sigma)}
     if stats.n is not None:
         arrays["n"] = np.asarray(stats.n, dtype=np.int64)
     if stats.meta:
         arrays["protocol"] = np.asarray(json.dumps(stats.meta, sort_keys=True, default=str))
+    return arrays
+
+
+def save_stats(path: str | os.PathLike, stats: FIDStats) -> Path:
+    """Write pytorch-fid's ``.npz`` (:func:`stats_arrays`) atomically."""
+    path = Path(path)
+    if path.suffix.lower() != ".npz":
+        raise GanzooError(f"statistics file {path} must end in .npz (pytorch-fid's format)")
+    arrays = stats_arrays(stats)
     return atomic_write(path, lambda f: np.savez_compressed(f, **arrays))
 
 

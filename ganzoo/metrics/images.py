@@ -28,8 +28,9 @@ def list_images(folder: str | os.PathLike) -> list[Path]:
     folder = Path(folder)
     if not folder.is_dir():
         raise DataError(f"image folder {folder} does not exist or is not a folder")
-    files = sorted(p for p in folder.iterdir()
-                   if p.suffix[1:].lower() in IMAGE_EXTENSIONS and p.is_file())
+    from ..data.walk import list_files
+
+    files = list_files(folder, lambda name: Path(name).suffix[1:].lower() in IMAGE_EXTENSIONS)
     upper = [p for p in files if p.suffix[1:] != p.suffix[1:].lower()]
     if upper:
         log.warning("%s: %d image(s) with a non-lowercase extension (e.g. %s) are included; pytorch-fid "

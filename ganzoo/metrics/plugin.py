@@ -16,10 +16,12 @@ def register_metrics(register: Any) -> None:
     from .intra_fid import IntraFIDMetric
     from .kid import KIDMetric
     from .modes2d import ModesMetric
+    from .paired import PSNRHoleMetric, PSNRMetric, SSIMHoleMetric, SSIMMetric
     from .prdc import DensityCoverageMetric, PrecisionRecallMetric
 
     for cls in (FIDMetric, KIDMetric, InceptionScoreMetric, PrecisionRecallMetric, DensityCoverageMetric,
-                ModesMetric, ClassifierAccuracyMetric, IntraFIDMetric):
+                ModesMetric, ClassifierAccuracyMetric, IntraFIDMetric, PSNRMetric, SSIMMetric,
+                PSNRHoleMetric, SSIMHoleMetric):
         register(cls.name, cls)
 
 

@@ -308,9 +308,10 @@ def check_sizes(shape: tuple[int, ...], n_layers_d: int) -> None:
     if h % 4 or w % 4 or min(h, w) < 8:
         raise GanzooError(f"cyclegan needs image sides that are multiples of 4 and at least 8, got "
                           f"{h}x{w}; set data.image_size (e.g. 32, 128 or 256)")
-    need = 3 * 2 ** n_layers_d  # the PatchGAN's stride-1 layers need >= 3x3 after its strided ones
+    need = 3 * 2 ** min(n_layers_d, 40)  # the stride-1 layers need >= 3x3 after the strided ones
     if min(h, w) < need:
-        raise GanzooError(f"variant.n_layers_d={n_layers_d} needs images of at least {need} px, got "
+        shown = need if n_layers_d <= 40 else f"3 x 2^{n_layers_d}"
+        raise GanzooError(f"variant.n_layers_d={n_layers_d} needs images of at least {shown} px, got "
                           f"{h}x{w}; lower variant.n_layers_d or raise data.image_size")
 
 

@@ -14,17 +14,22 @@ The networks are in :mod:`ganzoo.nets.stylegan2`. Training is the alternating up
 
 Samples are clamped to [-1, 1] (G's output is linear). ``sample_truncated(n, psi)`` applies the
 truncation trick; ``truncation_psi`` sets the psi of ``sample`` and the preview grid.
+
+``stylegan2_conditional`` is the same with labels (StyleGAN2-ADA's conditioning: a label
+embedding in G's mapping network, projection in D). The options ``resample`` ... ``fp16_res``
+reproduce official snapshots (``ganzoo import``); their defaults are ganzoo's own networks.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any, Iterator
+from typing import Any, Iterator, Literal
 
 import torch
 from pydantic import Field
 
 from ..adversarial import AdversarialOptions, AdversarialVariant
+from ..errors import GanzooError
 from ..hookspecs import hookimpl
 from ..interfaces import StepContext, eval_mode
 from ..nets.stylegan2 import StyleGAN2Discriminator, StyleGAN2Generator
@@ -60,6 +65,26 @@ class StyleGAN2Options(AdversarialOptions):
     pl_decay: float = Field(0.01, gt=0, le=1, description="decay of the running mean path length")
     pl_batch_shrink: int = Field(2, ge=1, description="the path-length batch is the batch "
                                                       "divided by this")
+    resample: Literal["bilinear", "fir"] = Field(
+        "bilinear", description="fir: the official resampling (transposed conv and [1,3,3,1] filter "
+                                "up, filter and strided conv down), as imported snapshots have")
+    stored_noise: bool = Field(False, description="keep G's constant noise maps in the weights "
+                                                  "(imported snapshots) instead of seeded ones")
+    truncation_cutoff: int | None = Field(None, ge=1, description="truncate only the first N ws "
+                                                                  "(null: all)")
+    conv_clamp: float | None = Field(None, gt=0, description="clamp conv activations to +-X "
+                                                             "(official snapshots: 256; null: off)")
+    fp16_res: int = Field(0, ge=0, description="mark the N highest resolutions as fp16 layers, "
+                                               "as snapshots record (computed in fp32)")
+    mbstd_grouping: Literal["consecutive", "strided"] = Field(
+        "consecutive", description="minibatch-std groups: runs of samples, or strided "
+                                   "(i, i + N/G, ...) as the official code")
+    embed_features: int | None = Field(None, gt=0, description="G's label embedding size "
+                                                               "(conditional; null: w_dim)")
+    cmap_dim: int | None = Field(None, gt=0, description="D's projection size (conditional; "
+                                                         "null: D's width at 4x4)")
+    d_mapping_layers: int = Field(8, ge=1, description="layers of D's label mapping network "
+                                                       "(conditional)")
 
 
 def lazy_adam(params: Iterator[torch.nn.Parameter], lr: float, betas: tuple[float, float],
@@ -89,14 +114,21 @@ class StyleGAN2(AdversarialVariant):
         self.register_buffer("pl_mean", torch.zeros(()))
         self.last_pl: torch.Tensor | None = None
 
+    #: classes the networks are conditioned on (0: unconditional)
+    c_dim = 0
+
     def build_networks(self) -> tuple[StyleGAN2Generator, StyleGAN2Discriminator]:
-        o, info = self.options, self.data_info
+        o, info, c = self.options, self.data_info, self.c_dim
+        shared = dict(resample=o.resample, conv_clamp=o.conv_clamp, fp16_res=o.fp16_res, c_dim=c,
+                      channel_base=o.channel_base, channel_max=o.channel_max)
         G = StyleGAN2Generator(o.z_dim, o.w_dim, info.image_size, info.channels,
                                mapping_layers=o.mapping_layers, mapping_lr_mul=o.mapping_lr_mul,
-                               channel_base=o.channel_base, channel_max=o.channel_max,
-                               style_mixing_prob=o.style_mixing_prob, w_avg_beta=o.w_avg_beta)
-        D = StyleGAN2Discriminator(info.image_size, info.channels, channel_base=o.channel_base,
-                                   channel_max=o.channel_max, mbstd_group=o.mbstd_group)
+                               style_mixing_prob=o.style_mixing_prob, w_avg_beta=o.w_avg_beta,
+                               embed_features=o.embed_features, stored_noise=o.stored_noise,
+                               truncation_cutoff=o.truncation_cutoff, **shared)
+        D = StyleGAN2Discriminator(info.image_size, info.channels, mbstd_group=o.mbstd_group,
+                                   cmap_dim=o.cmap_dim, mapping_layers=o.d_mapping_layers,
+                                   mbstd_grouping=o.mbstd_grouping, **shared)
         return G, D
 
     def regularizer_specs(self) -> list[dict[str, Any]]:
@@ -119,7 +151,7 @@ class StyleGAN2(AdversarialVariant):
     # -- path-length regularization ----------------------------------------------------------
     def path_length_penalty(self, z: torch.Tensor) -> torch.Tensor:
         """``mean (|J_w^T y| - a)^2`` with ``y ~ N(0, 1/(H W))`` per pixel; updates ``a``."""
-        ws = self.G.ws_from_z(z)
+        ws = self.G.ws_from_z(z, labels=self.random_labels(z.shape[0], z.device))
         images = self.G.synthesis_from_w(ws)
         noise = torch.randn_like(images) / math.sqrt(images.shape[2] * images.shape[3])
         (grad,) = torch.autograd.grad((images * noise).sum(), ws, create_graph=True)
@@ -138,6 +170,10 @@ class StyleGAN2(AdversarialVariant):
             z = self.G.sample_latent(max(1, real.shape[0] // o.pl_batch_shrink), device=self._device())
             ctx.backward(self.path_length_penalty(z) * (o.pl_weight * o.pl_every))
         ctx.step(opt_g, "G_pl")
+
+    def random_labels(self, n: int, device) -> torch.Tensor | None:
+        """Labels for G's extra passes (path length): none for the unconditional networks."""
+        return None
 
     def generator_update(self, micro: list, ctx: StepContext, update_index: int) -> torch.Tensor:
         loss_g = super().generator_update(micro, ctx, update_index)
@@ -188,6 +224,71 @@ class StyleGAN2(AdversarialVariant):
             return self.G.synthesis_from_w(codes).clamp(-1, 1)
 
 
+class StyleGAN2Conditional(StyleGAN2):
+    """StyleGAN2 conditioned on class labels (StyleGAN2-ADA's conditional networks); needs a
+    labelled data set. Interpolation moves between z's of one class."""
+
+    conditional = True
+    interpolates_classes = True
+    interpolation_space = "z"
+
+    def __init__(self, options: StyleGAN2Options, data) -> None:
+        if not data.num_classes:
+            raise GanzooError(f"variant '{options.name}' needs a labelled data set, but data set "
+                              f"'{data.name}' has no class labels; use a labelled one or "
+                              f"variant 'stylegan2'")
+        self.c_dim = int(data.num_classes)
+        super().__init__(options, data)
+
+    def random_labels(self, n: int, device) -> torch.Tensor:
+        return torch.randint(0, self.c_dim, (n,), device=device)
+
+    def _labels(self, n: int, labels: torch.Tensor | None) -> torch.Tensor:
+        device = self._device()
+        if labels is None:  # balanced: 0, 1, ..., K-1, 0, ...
+            return torch.arange(n, device=device) % self.c_dim
+        labels = torch.as_tensor(labels).to(device)
+        if not labels.dtype.is_floating_point and labels.numel() and \
+                (labels.min() < 0 or labels.max() >= self.c_dim):
+            raise GanzooError(f"class labels must lie in 0..{self.c_dim - 1}")
+        return labels
+
+    def fixed_inputs(self, n: int, generator: torch.Generator, examples: dict[str, torch.Tensor]) -> Any:
+        z = self.G.sample_latent(n, device=self._device(), generator=generator)
+        return {"z": z, "labels": self._labels(n, None)}
+
+    @torch.no_grad()
+    def preview(self, fixed: Any) -> torch.Tensor:
+        net = self.generator_net()
+        with eval_mode(net):
+            return net(fixed["z"], fixed["labels"], truncation_psi=self.options.truncation_psi).clamp(-1, 1)
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator | None = None,
+               labels: torch.Tensor | None = None) -> torch.Tensor:
+        return self.sample_truncated(n, self.options.truncation_psi, generator, labels)
+
+    @torch.no_grad()
+    def sample_truncated(self, n: int, psi: float, generator: torch.Generator | None = None,
+                         labels: torch.Tensor | None = None) -> torch.Tensor:
+        z = self.G.sample_latent(n, device=self._device(), generator=generator)
+        with eval_mode(self.G):
+            return self.G(z, self._labels(n, labels), truncation_psi=psi).clamp(-1, 1)
+
+    @torch.no_grad()
+    def latent_codes(self, n: int, generator: torch.Generator | None = None,
+                     psi: float | None = None) -> torch.Tensor:
+        if psi is not None:
+            raise GanzooError("a conditional StyleGAN2 interpolates in z: leave out --truncation")
+        return self.G.sample_latent(n, device=self._device(), generator=generator)
+
+    @torch.no_grad()
+    def from_latent(self, codes: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        with eval_mode(self.G):
+            return self.G(codes, self._labels(codes.shape[0], labels)).clamp(-1, 1)
+
+
 @hookimpl
 def register_variants(register) -> None:
     register("stylegan2", StyleGAN2)
+    register("stylegan2_conditional", StyleGAN2Conditional)

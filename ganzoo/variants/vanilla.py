@@ -52,6 +52,9 @@ class VanillaGAN(AdversarialVariant):
             init_normal(D, o.init_std)
         return G, D
 
+    def batch_multiple(self) -> tuple[int, str]:
+        return self.options.pack, f"variant.pack={self.options.pack} shows the discriminator that many samples at once"
+
 
 @hookimpl
 def register_variants(register) -> None:
