@@ -297,8 +297,16 @@ def scores_section(records: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+#: what ``ganzoo translate`` needs besides INPUT and -o, by the data kind the model maps
+_TRANSLATE_OPTIONS = {"unpaired": " --direction AtoB", "multi_domain": " --domain 0"}
+
+
 def translation_usage(folder: str, info: Any) -> list[str]:
-    """How to translate with an exported translation model (CycleGAN)."""
+    """How to translate with an exported translation model (CycleGAN; the command line also
+    for paired and multi-domain ones)."""
+    if info.kind != "unpaired":
+        return ["```bash", f"ganzoo translate {folder} INPUT -o OUTPUT"
+                f"{_TRANSLATE_OPTIONS.get(info.kind, '')}", "```"]
     return ["```bash", f"ganzoo translate {folder} INPUT -o OUTPUT --direction AtoB", "```", "",
             "```python", "from ganzoo.inference import load_export", "",
             f'model = load_export("{folder}")  # rebuilt from config.yaml + data_info.json',

@@ -1,4 +1,5 @@
-"""Image in, image out, for the commands that apply a paired model (``upscale``, ``inpaint``).
+"""Image in, image out, for the commands that apply a model to image files (``translate``,
+``upscale``, ``inpaint``).
 
 INPUT is an image file (OUTPUT: a file, or a folder to put it in under the same name) or a folder
 of images (OUTPUT: a folder; each image keeps its name). Folders are listed with

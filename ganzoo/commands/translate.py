@@ -112,29 +112,6 @@ def _load_model(args: argparse.Namespace):
     return apply, channels, size, f"{trained.checkpoint} (step {trained.step}, {what})"
 
 
-def _pairs(src, dst) -> list[tuple]:
-    """(input file, output file) pairs."""
-    from ..data.images import list_images
-    from ..errors import GanzooError
-
-    if src.is_dir():
-        files = list_images(src)
-        if not files:
-            raise GanzooError(f"{src}: no images in this folder")
-        if dst.exists() and not dst.is_dir():
-            raise GanzooError(f"-o {dst}: INPUT is a folder, so OUTPUT must be a folder, not a file")
-        return [(f, dst / f.name) for f in files]
-    if not src.is_file():
-        from ..data.walk import entry_kind
-
-        kind = entry_kind(src)
-        what = "no such file or folder" if kind == "unreadable entry" else f"a {kind}, not an image file"
-        raise GanzooError(f"{src}: {what}")
-    if dst.is_dir() or str(dst).endswith(("/", "\\")):
-        return [(src, dst / src.name)]
-    return [(src, dst)]
-
-
 def _multiple_of_4(n: int) -> int:
     return max(8, int(round(n / 4)) * 4)
 
@@ -180,11 +157,10 @@ def run(args: argparse.Namespace) -> int:
     import torch
     from PIL import Image
 
-    from ..data.images import is_image_name
     from ..errors import GanzooError
     from ..images import to_uint8
-    from ..outputs import check_output
     from ..safety import memory_guard
+    from ._image_io import pairs as image_pairs
 
     if args.size is not None and args.size % 4:
         raise GanzooError(f"--size must be a multiple of 4 and at least 8, got {args.size}")
@@ -195,14 +171,7 @@ def run(args: argparse.Namespace) -> int:
     if args.weights is not None and args.domain is not None:
         raise GanzooError("--domain applies to multi-domain runs (stargan), not to --weights")
     src, dst = Path(args.input), Path(args.output)
-    pairs = _pairs(src, dst)  # check the paths before loading a model
-    for path, out in pairs:
-        if not is_image_name(out.name):
-            raise GanzooError(f"-o {out}: give an image file name (.png, .jpg ...) so the format is known")
-        if out.exists() and out.resolve() == path.resolve():
-            raise GanzooError(f"-o {out} is the input image itself; choose another output so the "
-                              f"input is kept")
-        check_output(out, "-o", force=args.force)
+    pairs = image_pairs(src, dst, args.force)  # every path checked before a model loads
     apply, channels, default_size, what = _load_model(args)
     size = args.size or default_size
     mode = "L" if channels == 1 else "RGB"
