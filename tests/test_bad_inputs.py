@@ -977,6 +977,30 @@ CASES += [
 ]
 
 
+def _evil_network_pickle(d: Path) -> str:
+    """A file named like a network snapshot whose pickle would run `touch MARKER`."""
+    import pickle
+
+    (d / "network-snapshot.pkl").write_bytes(pickle.dumps({"G_ema": _RunsCode()}))
+    return "network-snapshot.pkl"
+
+
+# ganzoo import: weights from other projects are read without ever running their code
+CASES += [
+    C("import_pickle_code", "`import` of a network pickle that would run a command",
+      lambda d, s: ganzoo("import", _evil_network_pickle(d), "-o", "out", "--format", "stylegan2-ada"),
+      ("network-snapshot.pkl", "refused"), payload=True),
+    C("import_truncated", "`import` of the first half of a network pickle",
+      lambda d, s: _evil_network_pickle(d) and (d / "cut.pkl").write_bytes(
+          (d / "network-snapshot.pkl").read_bytes()[:20]) and
+      ganzoo("import", "cut.pkl", "-o", "out", "--format", "stylegan2-ada"), ("cut.pkl",)),
+    C("import_unknown_format", "`import` of a file of no known format",
+      lambda d, s: ganzoo("import", _user_file(d, "notes.txt"), "-o", "out"), ("notes.txt", "--format")),
+    C("import_missing", "`import` of a file that does not exist",
+      lambda d, s: ganzoo("import", "missing.pkl", "-o", "out"), ("missing.pkl",)),
+]
+
+
 CASE_IDS = [c.id for c in CASES]
 assert len(set(CASE_IDS)) == len(CASE_IDS)
 
