@@ -1,11 +1,19 @@
-"""Evaluation metrics: FID (matching pytorch-fid), KID, IS, precision/recall, density/coverage,
-2-D mode metrics, a data set's own classifier, and PSNR/SSIM of image-to-image outputs against
-their ground truth next to a trivial baseline (:mod:`ganzoo.metrics.paired`), and the sharpness
-(gradient energy ratio) of such outputs (:mod:`ganzoo.metrics.sharpness`).
+"""Evaluation metrics, one way in: :func:`evaluate` (``ganzoo eval``, the trainer's ``eval``).
 
-Entry point: :func:`evaluate` (imported lazily, like everything here, so ``import ganzoo.metrics``
-does not import torch). The metric interface is :class:`ganzoo.metrics.base.Metric`; feature
-extractors are described in :mod:`ganzoo.metrics.features`.
+Files by task (a metric declares the data kinds it scores; ``plugin.py`` registers them all):
+
+* interface: ``base.py`` (:class:`Metric`, inputs, score records), ``evaluate.py`` (the entry
+  point), ``features.py`` / ``inception.py`` (feature extractors: pytorch-fid's Inception, a data
+  set's own classifier), ``images.py`` (generated and real images for a metric);
+* generation (unconditional and class-conditional): ``fid.py`` (matching pytorch-fid), ``kid.py``,
+  ``inception_score.py``, ``prdc.py`` (precision/recall, density/coverage), ``intra_fid.py``
+  (per class), ``classifier.py`` (accuracy of samples by the data set's classifier);
+* 2-D toy data: ``modes2d.py`` (modes covered, high-quality samples);
+* image-to-image against a known answer, each next to a trivial baseline: ``paired.py`` (PSNR,
+  SSIM, in the hole too), ``lpips.py`` (LPIPS, weights from a file), ``sharpness.py`` (gradient
+  energy ratio).
+
+Everything is imported lazily, so ``import ganzoo.metrics`` does not import torch.
 """
 
 from __future__ import annotations

@@ -11,6 +11,8 @@ task's trivial baseline, so a reader sees what the model added.
   inside the mask only) are registered metrics for "paired" and "multi_domain" runs: ``ganzoo
   eval RUN --metrics psnr,ssim``. Their values hold the model's mean and standard error and the
   baseline's (``baseline``, ``baseline_se``).
+* ``lpips`` (:mod:`ganzoo.metrics.lpips`, a learned perceptual distance whose VGG-16 weights come
+  from a file) is scored the same way, with the same baseline.
 
 SSIM is torchmetrics' (Wang et al. 2004: Gaussian window, sigma 1.5, K1 0.01, K2 0.03, averaged
 over channels), a maintained implementation that needs no torchvision; it is the ``paired``

@@ -15,13 +15,14 @@ def register_metrics(register: Any) -> None:
     from .inception_score import InceptionScoreMetric
     from .intra_fid import IntraFIDMetric
     from .kid import KIDMetric
+    from .lpips import LPIPSMetric
     from .modes2d import ModesMetric
     from .paired import PSNRHoleMetric, PSNRMetric, SSIMHoleMetric, SSIMMetric
     from .prdc import DensityCoverageMetric, PrecisionRecallMetric
 
     for cls in (FIDMetric, KIDMetric, InceptionScoreMetric, PrecisionRecallMetric, DensityCoverageMetric,
                 ModesMetric, ClassifierAccuracyMetric, IntraFIDMetric, PSNRMetric, SSIMMetric,
-                PSNRHoleMetric, SSIMHoleMetric):
+                PSNRHoleMetric, SSIMHoleMetric, LPIPSMetric):
         register(cls.name, cls)
 
 

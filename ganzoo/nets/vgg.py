@@ -10,6 +10,8 @@ variable ``GANZOO_VGG_WEIGHTS``. The file is a state dict with torchvision's ``v
 
 Layers are indexed as in torchvision's ``vgg19().features``: 35 is ReLU after conv5_4 (SRGAN's
 "VGG54"), 34 is conv5_4 before its activation (ESRGAN), 8 is ReLU after conv2_2 ("VGG22").
+:func:`vgg_features` builds any torchvision VGG layout (``VGG16_LAYOUT`` for LPIPS, see
+:mod:`ganzoo.metrics.lpips`) and :func:`read_state` reads such a file.
 """
 
 from __future__ import annotations
@@ -25,24 +27,48 @@ from ..errors import ConfigError
 WEIGHTS_ENV = "GANZOO_VGG_WEIGHTS"
 #: torchvision's VGG-19 ("E") layout: channels of each conv, "M" for a max-pool
 LAYOUT = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M")
+#: torchvision's VGG-16 ("D") layout
+VGG16_LAYOUT = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M")
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
-def vgg19_features(last: int) -> nn.Sequential:
-    """torchvision's ``vgg19().features[: last + 1]`` (same indices, so its state dict loads)."""
+def vgg_layers(layout: tuple = LAYOUT, last: int | None = None) -> list[nn.Module]:
+    """torchvision's ``features`` of a VGG ``layout`` (conv 3x3 padding 1 + ReLU per number, a
+    2x2 max-pool per "M"), as a list whose indices are torchvision's; up to index ``last``."""
     layers: list[nn.Module] = []
     cin = 3
-    for v in LAYOUT:
+    for v in layout:
+        if last is not None and len(layers) > last:
+            break
         if v == "M":
             layers.append(nn.MaxPool2d(2, 2))
         else:
             layers += [nn.Conv2d(cin, int(v), 3, padding=1), nn.ReLU(inplace=False)]
             cin = int(v)
-    if not 0 <= last < len(layers):
-        raise ConfigError(f"perceptual_layer must be 0..{len(layers) - 1} (torchvision's vgg19 "
+    return layers
+
+
+def num_layers(layout: tuple = LAYOUT) -> int:
+    """How many modules ``features`` of ``layout`` has (conv and ReLU per number, pool per "M")."""
+    return sum(1 if v == "M" else 2 for v in layout)
+
+
+def vgg_features(last: int, layout: tuple = LAYOUT) -> nn.Sequential:
+    """torchvision's ``features[: last + 1]`` of a VGG ``layout`` (same indices, so its state dict
+    loads); ``last`` must be a valid index (callers check it against their own option)."""
+    if not 0 <= last < num_layers(layout):
+        raise ValueError(f"layer {last} is outside 0..{num_layers(layout) - 1}")
+    return nn.Sequential(*vgg_layers(layout, last)[:last + 1])
+
+
+def vgg19_features(last: int) -> nn.Sequential:
+    """torchvision's ``vgg19().features[: last + 1]`` (same indices, so its state dict loads)."""
+    n = num_layers(LAYOUT)
+    if not 0 <= last < n:
+        raise ConfigError(f"perceptual_layer must be 0..{n - 1} (torchvision's vgg19 "
                           f"features), got {last}", key="variant.perceptual_layer")
-    return nn.Sequential(*layers[:last + 1])
+    return vgg_features(last, LAYOUT)
 
 
 def find_weights(path: str | os.PathLike | None) -> Path:

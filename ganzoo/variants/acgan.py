@@ -5,7 +5,8 @@ concatenated with z, or conditional BatchNorm). D does not see the label: it has
 and a class head on the same features (:class:`~ganzoo.nets.heads.AuxiliaryDCGANDiscriminator`).
 Besides the adversarial loss (pluggable, default ``bce``):
 
-* D minimises the class cross-entropy on real *and* generated samples (the paper's ``L_C``),
+* D minimises the class cross-entropy on real *and* generated samples (the paper's ``L_C``;
+  ``fake_class_weight`` scales the generated part, 0 for real images only),
 * G minimises it on its own samples: it must draw images D recognises as the asked-for class.
 
 ``class_weight`` scales both terms, logged as ``loss_class_d`` and ``loss_class_g``. Sampling,
@@ -35,6 +36,10 @@ class ACGANOptions(AdversarialOptions):
         "concat", description="G input [z, embed(y)] or z * embed(y); cbn: class-conditional BatchNorm")
     embed_dim: int = Field(32, gt=0, description="G's label embedding size (concat only)")
     class_weight: float = Field(1.0, ge=0, description="weight of the class cross-entropy terms")
+    fake_class_weight: float = Field(
+        1.0, ge=0, description="weight of D's class loss on generated images, relative to real "
+        "(1: the paper; 0: D's class head learns from real images only, so G cannot teach it "
+        "class cues of its own and must draw the class as the data shows it)")
 
 
 class ACGAN(ConditionalGAN):
@@ -57,9 +62,9 @@ class ACGAN(ConditionalGAN):
 
     def discriminator_extra(self, z, labels, real_aux, fake_aux) -> dict[str, torch.Tensor]:
         y = labels.long()
-        w = self.options.class_weight
-        return {"loss_class_d": w * (F.cross_entropy(real_aux.float(), y)
-                                     + F.cross_entropy(fake_aux.float(), y))}
+        o = self.options
+        return {"loss_class_d": o.class_weight * (F.cross_entropy(real_aux.float(), y)
+                                                  + o.fake_class_weight * F.cross_entropy(fake_aux.float(), y))}
 
     def generator_extra(self, z, labels, fake_aux) -> dict[str, torch.Tensor]:
         return {"loss_class_g": self.options.class_weight * F.cross_entropy(fake_aux.float(), labels.long())}

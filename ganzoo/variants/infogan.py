@@ -19,12 +19,13 @@ classes).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
 from pydantic import Field
 
+from .. import augment as ops
 from ..errors import GanzooError
 from ..hookspecs import hookimpl
 from ..interfaces import eval_mode
@@ -43,6 +44,20 @@ class InfoGANOptions(DCGANOptions):
     q_hidden: int = Field(128, gt=0, description="hidden size of the Q head")
     q_noise: float = Field(0.0, ge=0, description="std of Gaussian noise on the generated images Q "
                                                   "reads (0: Q reads D's own pass, as in the paper)")
+    q_augment: list[Literal["grey", "translate", "flip", "brightness", "contrast"]] = Field(
+        default_factory=list, description="changes made to every generated image before Q reads it "
+        "(grey: its luminance only; the others: ADA's operations); a code must survive them, so it "
+        "cannot hide in what they change ([]: as in the paper)")
+
+
+def grey(x: torch.Tensor, chosen: torch.Tensor) -> torch.Tensor:
+    """A chosen image's channels all set to their mean: the colour is gone, the shape stays."""
+    return torch.where(chosen.view(-1, 1, 1, 1), x.mean(dim=1, keepdim=True).expand_as(x), x)
+
+
+#: the operations ``q_augment`` may name, applied in this order
+Q_VIEWS = {"grey": grey, "translate": ops.translate, "flip": ops.flip_x,
+           "brightness": ops.brightness, "contrast": ops.contrast}
 
 
 class InfoGANGenerator(DCGANGenerator):
@@ -96,16 +111,26 @@ class InfoGAN(DCGAN):
         """Real/fake scores and Q's outputs (of the augmented image when ADA is on); with
         ``q_noise`` the image itself, for :meth:`q_outputs` to read a noisy copy."""
         x = x if self.augment is None else self.augment(x)
-        if not self.options.q_noise:
+        if not self.q_reads_a_copy:
             return self.D.heads(x)
         return self.D(x), x
 
+    @property
+    def q_reads_a_copy(self) -> bool:
+        return bool(self.options.q_noise or self.options.q_augment)
+
     def q_outputs(self, aux: torch.Tensor) -> torch.Tensor:
-        """Q's outputs from ``discriminate``'s aux: as they are, or Q of the image plus noise
-        (a faint change that encodes a code drowns in it, so G must make codes visible)."""
-        if not self.options.q_noise:
+        """Q's outputs from ``discriminate``'s aux: as they are, or Q of a changed copy of the
+        image (``q_augment``, then ``q_noise``): a code hidden in a faint change or in what the
+        changes destroy does not reach Q, so G must carry it in what survives them."""
+        if not self.q_reads_a_copy:
             return aux
-        return self.D.heads(aux + self.options.q_noise * torch.randn_like(aux))[1]
+        chosen = torch.ones(aux.shape[0], dtype=torch.bool, device=aux.device)
+        for name in (n for n in Q_VIEWS if n in self.options.q_augment):
+            aux = Q_VIEWS[name](aux, chosen)
+        if self.options.q_noise:
+            aux = aux + self.options.q_noise * torch.randn_like(aux)
+        return self.D.heads(aux)[1]
 
     def info_loss(self, z: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
         """``lambda_info * (CE(cat) + lambda_cont * 1/2 E||mu - c_cont||^2)`` for codes in ``z``."""

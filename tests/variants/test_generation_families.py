@@ -81,6 +81,9 @@ def test_acgan_class_terms_are_cross_entropies_of_the_class_head():
     hand = 0.5 * (F.cross_entropy(logits, y) + F.cross_entropy(logits.flip(0), y))
     assert torch.allclose(terms["loss_class_d"], hand)
     assert torch.allclose(v.generator_extra(None, y, logits)["loss_class_g"], 0.5 * F.cross_entropy(logits, y))
+    v.options = v.options.model_copy(update={"fake_class_weight": 0.25})   # generated part scaled
+    hand = 0.5 * (F.cross_entropy(logits, y) + 0.25 * F.cross_entropy(logits.flip(0), y))
+    assert torch.allclose(v.discriminator_extra(None, y, logits, logits.flip(0))["loss_class_d"], hand)
 
 
 def infogan(**kw):
@@ -224,3 +227,23 @@ def test_infogan_q_noise_makes_q_read_a_noisy_copy_of_the_generated_image():
     noisy = x + 0.5 * torch.randn_like(x)
     assert torch.allclose(q, v.D.heads(noisy)[1])
     assert torch.equal(infogan().q_outputs(q), q)            # q_noise 0: aux is Q's output already
+
+
+def test_infogan_q_augment_makes_q_read_a_grey_shifted_copy():
+    from ganzoo import augment as ops
+
+    torch.manual_seed(0)
+    v = infogan(q_augment=["translate", "grey"])
+    x = torch.rand(4, 3, 16, 16) * 2 - 1
+    scores, aux = v.discriminate(v.D, x, None)
+    assert torch.equal(aux, x) and torch.equal(scores, v.D(x))
+    torch.manual_seed(3)
+    q = v.q_outputs(aux)
+    torch.manual_seed(3)
+    seen = ops.translate(x.mean(1, keepdim=True).expand_as(x), torch.ones(4, dtype=torch.bool))
+    assert torch.allclose(q, v.D.heads(seen)[1])            # grey first, then the shift
+    assert not torch.allclose(q, v.D.heads(x)[1])
+    # a colour change alone cannot reach Q: the same luminance gives the same Q output
+    swapped = x.mean(1, keepdim=True) + (x - x.mean(1, keepdim=True)).roll(1, dims=1)
+    v2 = infogan(q_augment=["grey"])
+    assert torch.allclose(v2.q_outputs(x), v2.q_outputs(swapped), atol=1e-5)
