@@ -19,6 +19,7 @@ classes).
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 import torch
@@ -44,9 +45,9 @@ class InfoGANOptions(DCGANOptions):
     q_hidden: int = Field(128, gt=0, description="hidden size of the Q head")
     q_noise: float = Field(0.0, ge=0, description="std of Gaussian noise on the generated images Q "
                                                   "reads (0: Q reads D's own pass, as in the paper)")
-    q_augment: list[Literal["grey", "translate", "flip", "brightness", "contrast"]] = Field(
+    q_augment: list[Literal["grey", "translate", "zoom", "flip", "brightness", "contrast"]] = Field(
         default_factory=list, description="changes made to every generated image before Q reads it "
-        "(grey: its luminance only; the others: ADA's operations); a code must survive them, so it "
+        "(grey: its luminance only; zoom: scaled by up to 1.4x either way; the others: ADA's operations); a code must survive them, so it "
         "cannot hide in what they change ([]: as in the paper)")
 
 
@@ -55,8 +56,23 @@ def grey(x: torch.Tensor, chosen: torch.Tensor) -> torch.Tensor:
     return torch.where(chosen.view(-1, 1, 1, 1), x.mean(dim=1, keepdim=True).expand_as(x), x)
 
 
+#: ``zoom`` scales by exp(U(-log ZOOM_MAX, log ZOOM_MAX))
+ZOOM_MAX = 1.4
+
+
+def zoom(x: torch.Tensor, chosen: torch.Tensor) -> torch.Tensor:
+    """A chosen image scaled about its centre (bilinear, edges extended): its size is gone."""
+    n = x.shape[0]
+    factor = torch.exp((torch.rand(n, device=x.device) * 2 - 1) * math.log(ZOOM_MAX))
+    factor = torch.where(chosen, factor, torch.ones_like(factor)).to(x.dtype)
+    theta = torch.zeros(n, 2, 3, device=x.device, dtype=x.dtype)
+    theta[:, 0, 0] = theta[:, 1, 1] = 1.0 / factor
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
 #: the operations ``q_augment`` may name, applied in this order
-Q_VIEWS = {"grey": grey, "translate": ops.translate, "flip": ops.flip_x,
+Q_VIEWS = {"grey": grey, "translate": ops.translate, "zoom": zoom, "flip": ops.flip_x,
            "brightness": ops.brightness, "contrast": ops.contrast}
 
 

@@ -247,3 +247,19 @@ def test_infogan_q_augment_makes_q_read_a_grey_shifted_copy():
     swapped = x.mean(1, keepdim=True) + (x - x.mean(1, keepdim=True)).roll(1, dims=1)
     v2 = infogan(q_augment=["grey"])
     assert torch.allclose(v2.q_outputs(x), v2.q_outputs(swapped), atol=1e-5)
+
+
+def test_infogan_zoom_scales_a_chosen_shape_about_the_centre():
+    from ganzoo.variants.infogan import ZOOM_MAX, zoom
+
+    torch.manual_seed(0)
+    square = torch.full((64, 1, 32, 32), -1.0)
+    square[:, :, 12:20, 12:20] = 1.0                        # 64 pixels, centred
+    chosen = torch.arange(64) % 2 == 0
+    out = zoom(square, chosen)
+    assert torch.equal(out[~chosen], square[~chosen])
+    areas = (out[chosen] > 0).flatten(1).sum(1).float()
+    assert areas.min() < 50 and areas.max() > 80            # both smaller and larger copies
+    assert areas.max() <= 64 * ZOOM_MAX ** 2 + 20 and areas.min() >= 64 / ZOOM_MAX ** 2 - 20
+    centre = (out[chosen] > 0).float().mean(2).squeeze(1)     # column profile: symmetric about 16
+    assert torch.allclose(centre, centre.flip(1))

@@ -96,3 +96,14 @@ def test_eval_reports_psnr_ssim_with_the_identity_baseline_and_translate_writes_
     assert Image.open(tmp_path / "out.png").size == (16, 16)
     assert cli(["translate", str(run_dir), str(src), "-o", str(tmp_path / "o2.png"), "--domain", "1"]) == 2
     assert "--domain applies to multi-domain runs" in capsys.readouterr().err
+
+    # an export translates exactly as its run does; tracing formats are refused in one line
+    export = tmp_path / "export"
+    assert cli(["export", str(run_dir), "-o", str(export)]) == 0
+    assert cli(["translate", str(export), str(src), "-o", str(tmp_path / "e.png")]) == 0
+    assert (tmp_path / "e.png").read_bytes() == (tmp_path / "out.png").read_bytes()
+    capsys.readouterr()
+    assert cli(["export", str(run_dir), "-o", str(tmp_path / "ts"), "--format", "torchscript"]) == 2
+    err = capsys.readouterr().err
+    assert "translates images" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "ts").exists()
