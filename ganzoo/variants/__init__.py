@@ -8,7 +8,8 @@ Generation families built on :class:`~ganzoo.adversarial.AdversarialVariant`'s h
 (``discriminate``, ``discriminator_extra``, ``generator_extra``):
 
 * ``acgan.py``: ACGAN, a conditional G and a D with a class head (class loss on real and fake);
-* ``infogan.py``: InfoGAN, categorical and continuous codes, a Q head, the mutual-information term;
+* ``infogan.py``: InfoGAN, categorical and continuous codes, a Q head (optionally reading a changed
+  copy), the mutual-information term;
 * ``ebgan.py``: EBGAN, an autoencoder D scoring energies, margin loss, pull-away term;
 * ``began.py``: BEGAN, EBGAN's networks with the L1 energy and the equilibrium control k_t.
 

@@ -12,6 +12,13 @@ on generated samples (it trains the Q head and the shared body), weighted by ``l
 Labels are never read: the categorical code finds the data's classes on its own if it can.
 Logged: ``loss_info_d``, ``loss_info_g``.
 
+With the paper's Q (reading D's own pass) G may hide a code in a change no one sees, or in the
+largest factor of the data (on the shapes: the hue), not in the one a user wants. ``q_augment``
+and ``q_noise`` make Q read a changed copy (grey, shifted, zoomed, noisy): a code must survive the
+changes, so it can only live in what they keep (on the shapes: the shape). This is the invariance
+idea of IIC (Ji et al. 2019) applied to Q; the changes are the user's choice of what the code
+should ignore.
+
 ``code_grid`` makes latent codes that vary one code while holding the rest (``ganzoo sample
 --vary-code``); ``infer_codes`` reads Q's codes for real images (e.g. to match ``c_cat`` to
 classes).
@@ -43,10 +50,10 @@ class InfoGANOptions(DCGANOptions):
     lambda_info: float = Field(1.0, ge=0, description="weight of the mutual-information term")
     lambda_cont: float = Field(0.1, ge=0, description="weight of the continuous codes within it")
     q_hidden: int = Field(128, gt=0, description="hidden size of the Q head")
-    q_noise: float = Field(0.0, ge=0, description="std of Gaussian noise on the generated images Q "
-                                                  "reads (0: Q reads D's own pass, as in the paper)")
+    q_noise: float = Field(0.0, ge=0, description="std of Gaussian noise on the generated images Q's "
+                                                  "category reads (0: Q reads D's own pass, as in the paper)")
     q_augment: list[Literal["grey", "translate", "zoom", "flip", "brightness", "contrast"]] = Field(
-        default_factory=list, description="changes made to every generated image before Q reads it "
+        default_factory=list, description="changes made to every generated image before Q reads its category "
         "(grey: its luminance only; zoom: scaled by up to 1.4x either way; the others: ADA's operations); a code must survive them, so it "
         "cannot hide in what they change ([]: as in the paper)")
 
@@ -124,29 +131,32 @@ class InfoGAN(DCGAN):
 
     def discriminate(self, critic: torch.nn.Module, x: torch.Tensor,
                      labels: torch.Tensor | None) -> tuple[torch.Tensor, Any]:
-        """Real/fake scores and Q's outputs (of the augmented image when ADA is on); with
-        ``q_noise`` the image itself, for :meth:`q_outputs` to read a noisy copy."""
+        """Real/fake scores and Q's outputs (of the augmented image when ADA is on); when Q's
+        category reads a changed copy, the image too, for :meth:`q_outputs`."""
         x = x if self.augment is None else self.augment(x)
-        if not self.q_reads_a_copy:
-            return self.D.heads(x)
-        return self.D(x), x
+        scores, q = self.D.heads(x)
+        return scores, ((x, q) if self.q_reads_a_copy else q)
 
     @property
     def q_reads_a_copy(self) -> bool:
         return bool(self.options.q_noise or self.options.q_augment)
 
-    def q_outputs(self, aux: torch.Tensor) -> torch.Tensor:
-        """Q's outputs from ``discriminate``'s aux: as they are, or Q of a changed copy of the
-        image (``q_augment``, then ``q_noise``): a code hidden in a faint change or in what the
-        changes destroy does not reach Q, so G must carry it in what survives them."""
+    def q_outputs(self, aux: Any) -> torch.Tensor:
+        """Q's outputs from ``discriminate``'s aux: as they are, or with the categorical logits
+        read from a changed copy of the image (``q_augment``, then ``q_noise``). A category hidden
+        in a faint change or in what the changes destroy does not reach Q, so G must carry it in
+        what survives them; the continuous codes still read the image itself, so they stay free
+        to take the factors the changes remove (position, size)."""
         if not self.q_reads_a_copy:
             return aux
-        chosen = torch.ones(aux.shape[0], dtype=torch.bool, device=aux.device)
+        x, q = aux
+        chosen = torch.ones(x.shape[0], dtype=torch.bool, device=x.device)
         for name in (n for n in Q_VIEWS if n in self.options.q_augment):
-            aux = Q_VIEWS[name](aux, chosen)
+            x = Q_VIEWS[name](x, chosen)
         if self.options.q_noise:
-            aux = aux + self.options.q_noise * torch.randn_like(aux)
-        return self.D.heads(aux)[1]
+            x = x + self.options.q_noise * torch.randn_like(x)
+        k = self.options.n_categories
+        return torch.cat([self.D.heads(x)[1][:, :k], q[:, k:]], dim=1)
 
     def info_loss(self, z: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
         """``lambda_info * (CE(cat) + lambda_cont * 1/2 E||mu - c_cont||^2)`` for codes in ``z``."""

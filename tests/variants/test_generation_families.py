@@ -215,38 +215,41 @@ def test_sample_and_interpolate_vary_one_code_and_refuse_runs_without_codes(tmp_
     assert "variant 'dcgan' has no named latent codes" in err and len(err.strip().splitlines()) == 1
 
 
-def test_infogan_q_noise_makes_q_read_a_noisy_copy_of_the_generated_image():
+def test_infogan_q_noise_makes_q_read_its_category_from_a_noisy_copy():
     torch.manual_seed(0)
-    v = infogan(q_noise=0.5)
+    v = infogan(q_noise=0.5)                                 # 3 categories, 2 continuous codes
     x = torch.rand(4, 3, 16, 16) * 2 - 1
     scores, aux = v.discriminate(v.D, x, None)
-    assert torch.equal(aux, x) and torch.equal(scores, v.D(x))
+    plain_scores, plain_q = v.D.heads(x)
+    assert torch.equal(scores, plain_scores) and torch.equal(aux[0], x) and torch.equal(aux[1], plain_q)
     torch.manual_seed(5)
     q = v.q_outputs(aux)
     torch.manual_seed(5)
     noisy = x + 0.5 * torch.randn_like(x)
-    assert torch.allclose(q, v.D.heads(noisy)[1])
-    assert torch.equal(infogan().q_outputs(q), q)            # q_noise 0: aux is Q's output already
+    assert torch.allclose(q[:, :3], v.D.heads(noisy)[1][:, :3])   # the category: the noisy copy
+    assert torch.equal(q[:, 3:], plain_q[:, 3:])                  # continuous codes: the image
+    assert not torch.allclose(q[:, :3], plain_q[:, :3])
+    assert torch.equal(infogan().q_outputs(plain_q), plain_q)     # no copy: aux is Q's output
 
 
-def test_infogan_q_augment_makes_q_read_a_grey_shifted_copy():
+def test_infogan_q_augment_makes_q_read_its_category_from_a_grey_shifted_copy():
     from ganzoo import augment as ops
 
     torch.manual_seed(0)
     v = infogan(q_augment=["translate", "grey"])
     x = torch.rand(4, 3, 16, 16) * 2 - 1
-    scores, aux = v.discriminate(v.D, x, None)
-    assert torch.equal(aux, x) and torch.equal(scores, v.D(x))
+    aux = v.discriminate(v.D, x, None)[1]
     torch.manual_seed(3)
     q = v.q_outputs(aux)
     torch.manual_seed(3)
     seen = ops.translate(x.mean(1, keepdim=True).expand_as(x), torch.ones(4, dtype=torch.bool))
-    assert torch.allclose(q, v.D.heads(seen)[1])            # grey first, then the shift
-    assert not torch.allclose(q, v.D.heads(x)[1])
-    # a colour change alone cannot reach Q: the same luminance gives the same Q output
+    assert torch.allclose(q[:, :3], v.D.heads(seen)[1][:, :3])    # grey first, then the shift
+    assert not torch.allclose(q[:, :3], v.D.heads(x)[1][:, :3])
+    # a colour change alone cannot reach Q's category: the same luminance gives the same logits
     swapped = x.mean(1, keepdim=True) + (x - x.mean(1, keepdim=True)).roll(1, dims=1)
     v2 = infogan(q_augment=["grey"])
-    assert torch.allclose(v2.q_outputs(x), v2.q_outputs(swapped), atol=1e-5)
+    cat = [v2.q_outputs(v2.discriminate(v2.D, img, None)[1])[:, :3] for img in (x, swapped)]
+    assert torch.allclose(cat[0], cat[1], atol=1e-5)
 
 
 def test_infogan_zoom_scales_a_chosen_shape_about_the_centre():
