@@ -366,6 +366,37 @@ PLUGIN_BAD_DEFAULT = """
 """
 
 C = Case
+
+# -- image-to-image data (issue 20) ---------------------------------------------------------------
+PIX2PIX = {"name": "pix2pix", "ngf": 4, "ndf": 4, "n_layers_d": 2}
+
+
+def _paired_files(d: Path, layout: str) -> str:
+    """A folder of bad image-to-image data: ``odd`` (A|B images 15 px wide), ``unmatched``
+    (A/ and B/ names differ), ``empty_domain`` (one domain folder without images),
+    ``one_domain`` (a single domain folder)."""
+    from PIL import Image
+
+    files = {"odd": ["train/0.png", "train/1.png"], "unmatched": ["train/A/a.png", "train/A/b.png",
+             "train/B/a.png", "train/B/c.png"], "empty_domain": ["one/x.png", "two/"],
+             "one_domain": ["one/0.png", "one/1.png"]}[layout]
+    for name in files:
+        path = d / layout / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if name.endswith("/"):
+            path.mkdir(exist_ok=True)
+        else:
+            Image.new("RGB", (15 if layout == "odd" else 8, 8)).save(path)
+    return layout
+
+
+def _paired_run(variant: dict, data: dict) -> Callable[[Path, Shared], Invocation]:
+    def setup(d: Path, s: Shared) -> Invocation:
+        data_block = {k: (_paired_files(d, v[1:]) if isinstance(v, str) and v.startswith("@") else v)
+                      for k, v in data.items()}
+        return ganzoo("run", config(d, variant=dict(variant), data=data_block, train__batch_size=2))
+    return setup
+
 CASES: list[Case] = [
     # the config file itself
     C("config_missing", "config file does not exist",
@@ -998,6 +1029,22 @@ CASES += [
       lambda d, s: ganzoo("import", _user_file(d, "notes.txt"), "-o", "out"), ("notes.txt", "--format")),
     C("import_missing", "`import` of a file that does not exist",
       lambda d, s: ganzoo("import", "missing.pkl", "-o", "out"), ("missing.pkl",)),
+    C("paired_odd_width", "pix2pix on side-by-side A|B images 15 px wide",
+      _paired_run(PIX2PIX, {"name": "paired_folders", "root": "@odd"}), ("odd/train/0.png", "even width")),
+    C("paired_unmatched", "pix2pix on A/ and B/ folders whose file names differ",
+      _paired_run(PIX2PIX, {"name": "paired_folders", "root": "@unmatched"}), ("only in A/", "'b'", "'c'")),
+    C("paired_empty_domain", "StarGAN on domain folders, one of them empty",
+      _paired_run({"name": "stargan"}, {"name": "multi_domain_folder", "root": "@empty_domain"}),
+      ("empty_domain/two", "no images")),
+    C("paired_one_domain", "StarGAN on a single domain folder",
+      _paired_run({"name": "stargan"}, {"name": "multi_domain_folder", "root": "@one_domain"}),
+      ("stargan", "at least 2", "has 1")),
+    C("paired_wrong_kind", "pix2pix on unpaired images (`shapes`)",
+      _paired_run(PIX2PIX, {"name": "shapes", "image_size": 16, "size": 8}), ("pix2pix", "paired", "shapes")),
+    C("paired_lr_scale", "super-resolution with `data.lr_scale: 3` on 16 px images",
+      _paired_run({"name": "srgan"}, {"name": "sr_pairs", "lr_scale": 3,
+                                     "source": {"name": "shapes", "image_size": 16, "size": 8}}),
+      ("data.lr_scale", "16")),
 ]
 
 

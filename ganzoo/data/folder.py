@@ -110,16 +110,18 @@ class ClassFolder(ImageFolder):
     """``root/CLASS/*.jpg``: labels are the indices of the sorted class-folder names."""
 
     default_folder = "classes"
+    #: what one sub-folder is, in messages ("domain" for multi-domain data)
+    member = "class"
 
     def _list(self, split: str) -> tuple[list[Path], list[int] | None, tuple[str, ...], list[Path]]:
         if split not in self._cache:
             root = self.split_root(split)
             if not root.is_dir():
-                raise DataError(f"class folder {root} does not exist; create it with one sub-folder "
+                raise DataError(f"{self.member} folder {root} does not exist; create it with one sub-folder "
                                 f"of images per class (root/CLASS/image.jpg) or set data.root")
             classes = sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
             if not classes:
-                raise DataError(f"class folder {root} has no class sub-folders; expected "
+                raise DataError(f"{self.member} folder {root} has no {self.member} sub-folders; expected "
                                 f"{root}/CLASS/image.jpg, one sub-folder per class")
             if split != "train":
                 train_classes = self._list("train")[2]
@@ -131,7 +133,7 @@ class ClassFolder(ImageFolder):
             for k, name in enumerate(classes):
                 found = list_images(root / name, self.options.recursive)
                 if not found:
-                    raise DataError(f"class folder {root / name} contains no images (looked for "
+                    raise DataError(f"{self.member} folder {root / name} contains no images (looked for "
                                     f"{_EXTS}); add images or remove the folder")
                 files += found
                 labels += [k] * len(found)

@@ -258,6 +258,7 @@ class MultiDomainFolder(ClassFolder):
     """``root/DOMAIN/*.jpg``: one sub-folder per domain; DataInfo.kind is "multi_domain"."""
 
     default_folder = "domains"
+    member = "domain"
 
     def info(self) -> DataInfo:
         files, _, names, _, shape, _ = self._make("train")
