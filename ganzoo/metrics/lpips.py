@@ -63,18 +63,10 @@ def lin_key(tap: int) -> str:
 
 
 def expected_shapes() -> dict[str, tuple[int, ...]]:
-    """Every key the weights file must hold, in network order, with its shape."""
-    shapes: dict[str, tuple[int, ...]] = {}
-    cin, index = 3, 0
-    for v in VGG16_LAYOUT:
-        if v == "M":
-            index += 1
-            continue
-        if index > TAPS[-1]:
-            break
-        shapes[f"features.{index}.weight"] = (int(v), cin, 3, 3)
-        shapes[f"features.{index}.bias"] = (int(v),)
-        cin, index = int(v), index + 2
+    """Every key the weights file must hold, in network order, with its shape (the backbone's
+    read off the network itself, so the two cannot disagree)."""
+    backbone = vgg_features(TAPS[-1], VGG16_LAYOUT).state_dict()
+    shapes = {f"features.{k}": tuple(v.shape) for k, v in backbone.items()}
     for tap, c in enumerate(CHANNELS):
         shapes[lin_key(tap)] = (1, c, 1, 1)
     return shapes
