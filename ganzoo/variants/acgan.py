@@ -63,8 +63,9 @@ class ACGAN(ConditionalGAN):
     def discriminator_extra(self, z, labels, real_aux, fake_aux) -> dict[str, torch.Tensor]:
         y = labels.long()
         o = self.options
-        return {"loss_class_d": o.class_weight * (F.cross_entropy(real_aux.float(), y)
-                                                  + o.fake_class_weight * F.cross_entropy(fake_aux.float(), y))}
+        real = F.cross_entropy(real_aux.float(), y)
+        fake = F.cross_entropy(fake_aux.float(), y)
+        return {"loss_class_d": o.class_weight * (real + o.fake_class_weight * fake)}
 
     def generator_extra(self, z, labels, fake_aux) -> dict[str, torch.Tensor]:
         return {"loss_class_g": self.options.class_weight * F.cross_entropy(fake_aux.float(), labels.long())}

@@ -53,9 +53,10 @@ class InfoGANOptions(DCGANOptions):
     q_noise: float = Field(0.0, ge=0, description="std of Gaussian noise on the generated images Q's "
                                                   "category reads (0: Q reads D's own pass, as in the paper)")
     q_augment: list[Literal["grey", "translate", "zoom", "flip", "brightness", "contrast"]] = Field(
-        default_factory=list, description="changes made to every generated image before Q reads its category "
-        "(grey: its luminance only; zoom: scaled by up to 1.4x either way; the others: ADA's operations); a code must survive them, so it "
-        "cannot hide in what they change ([]: as in the paper)")
+        default_factory=list,
+        description="changes made to every generated image before Q reads its category (grey: its "
+        "luminance only; zoom: scaled by up to 1.4x either way; the others: ADA's operations); "
+        "a code must survive them, so it cannot hide in what they change ([]: as in the paper)")
 
 
 def grey(x: torch.Tensor, chosen: torch.Tensor) -> torch.Tensor:
